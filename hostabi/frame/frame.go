@@ -1,0 +1,327 @@
+// Package frame owns the wire format between an isowasm primary and its
+// worker processes: length-prefixed CBOR frames with integer keys, and the
+// shared CBOR modes that every message payload is encoded and decoded with.
+//
+// On the wire a frame is a 4-byte big-endian length followed by that many
+// bytes: a CBOR map {1: type, 2: body}. The body is itself CBOR (a message
+// payload, or one of the small structs below). Sizes and nesting are bounded
+// on both sides; an oversize send is refused before anything is written, so
+// the channel survives it.
+package frame
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"reflect"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Version is the protocol version a worker announces in its Hello.
+const Version = 1
+
+// Limits applied when a Reader or Writer is built with a zero size.
+const (
+	DefaultMaxSize = 64 << 20 // bytes in one frame, header excluded
+	MaxNesting     = 512      // arrays, maps and tags nested in one frame
+	headerSize     = 4
+)
+
+// Type says what a frame carries.
+type Type uint8
+
+// The frame types. Only TypeMessage carries user data; the others are the
+// cluster's own protocol (Node sends them as internal NODE_CLUSTER messages).
+const (
+	TypeHello                 Type = 1 // worker → primary, first frame: Hello
+	TypeMessage               Type = 2 // both ways: a user message, Body is its CBOR value
+	TypeDisconnect            Type = 3 // primary → worker: close servers and the channel
+	TypeExitedAfterDisconnect Type = 4 // worker → primary: a voluntary disconnect/exit follows
+	TypeListening             Type = 5 // worker → primary: a server listens: Listening
+	TypeError                 Type = 6 // either way: a protocol problem the peer should log: Problem
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeHello:
+		return "hello"
+	case TypeMessage:
+		return "message"
+	case TypeDisconnect:
+		return "disconnect"
+	case TypeExitedAfterDisconnect:
+		return "exitedAfterDisconnect"
+	case TypeListening:
+		return "listening"
+	case TypeError:
+		return "error"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Frame is one unit on the channel.
+type Frame struct {
+	Type Type            `cbor:"1,keyasint"`
+	Body cbor.RawMessage `cbor:"2,keyasint,omitempty"`
+}
+
+// Hello is the body of a worker's first frame. Cookie must equal the one the
+// primary put in the worker's environment, so a stray process cannot pose as
+// a worker.
+type Hello struct {
+	Version  int    `cbor:"1,keyasint"`
+	Cookie   string `cbor:"2,keyasint"`
+	PID      int    `cbor:"3,keyasint"`
+	WorkerID int    `cbor:"4,keyasint"`
+	Runtime  string `cbor:"5,keyasint,omitempty"`
+}
+
+// Listening is the body of a TypeListening frame (Node's address object).
+type Listening struct {
+	Address     string `cbor:"1,keyasint"`
+	Port        int    `cbor:"2,keyasint"`
+	AddressType int    `cbor:"3,keyasint"` // 4, 6, or -1 for a pipe
+}
+
+// Problem is the body of a TypeError frame.
+type Problem struct {
+	Code    string `cbor:"1,keyasint"`
+	Message string `cbor:"2,keyasint"`
+}
+
+// Sentinel errors callers test with errors.Is.
+var (
+	ErrTooLarge  = errors.New("frame: too large")
+	ErrMalformed = errors.New("frame: malformed")
+)
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.EncOptions{
+		Sort:          cbor.SortNone,
+		ShortestFloat: cbor.ShortestFloat16,
+		NaNConvert:    cbor.NaNConvert7e00,
+		InfConvert:    cbor.InfConvertFloat16,
+		Time:          cbor.TimeRFC3339Nano,
+		String:        cbor.StringToTextString,
+	}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		MaxNestedLevels:  MaxNesting,
+		MaxArrayElements: math.MaxInt32,
+		MaxMapPairs:      math.MaxInt32,
+		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
+		IntDec:           cbor.IntDecConvertSignedOrBigInt,
+		// JavaScript strings may hold lone surrogates: they travel as
+		// WTF-8 text and must not be refused.
+		UTF8:      cbor.UTF8DecodeInvalid,
+		DupMapKey: cbor.DupMapKeyQuiet,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Marshal encodes v as a message payload with the shared mode.
+func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
+
+// Unmarshal decodes a message payload with the shared mode and its limits.
+// Maps decode to map[string]any, integers to int64 (or *big.Int).
+func Unmarshal(data []byte, v any) error { return decMode.Unmarshal(data, v) }
+
+// Valid reports whether data is one well-formed CBOR item within the limits.
+func Valid(data []byte) error { return decMode.Wellformed(data) }
+
+// Message builds a TypeMessage frame from an already encoded payload.
+func Message(payload []byte) Frame { return Frame{Type: TypeMessage, Body: payload} }
+
+// New builds a frame whose body is v encoded with the shared mode.
+func New(t Type, v any) (Frame, error) {
+	if v == nil {
+		return Frame{Type: t}, nil
+	}
+	body, err := encMode.Marshal(v)
+	if err != nil {
+		return Frame{}, fmt.Errorf("frame: encoding %s body: %w", t, err)
+	}
+	return Frame{Type: t, Body: body}, nil
+}
+
+// Decode decodes the frame's body into v.
+func (f Frame) Decode(v any) error {
+	if err := decMode.Unmarshal(f.Body, v); err != nil {
+		return fmt.Errorf("%w: %s body: %v", ErrMalformed, f.Type, err)
+	}
+	return nil
+}
+
+// AppendEncode appends the wire form of f (header included) to dst.
+func AppendEncode(dst []byte, f Frame) []byte {
+	env := envelope(nil, f)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(env)+len(f.Body)))
+	dst = append(dst, env...)
+	return append(dst, f.Body...)
+}
+
+// envelope appends the CBOR map header, the type and the body's key: all of
+// the frame but the body bytes, which are written as they are (no copy).
+func envelope(dst []byte, f Frame) []byte {
+	if len(f.Body) == 0 {
+		return appendUint(append(dst, 0xa1, 0x01), uint64(f.Type))
+	}
+	dst = append(dst, 0xa2, 0x01)
+	dst = appendUint(dst, uint64(f.Type))
+	return append(dst, 0x02)
+}
+
+func appendUint(dst []byte, v uint64) []byte {
+	switch {
+	case v < 24:
+		return append(dst, byte(v))
+	case v <= math.MaxUint8:
+		return append(dst, 0x18, byte(v))
+	default:
+		return append(dst, 0x19, byte(v>>8), byte(v))
+	}
+}
+
+// Writer writes frames to a stream; it is safe for concurrent use, and each
+// frame is written whole or not at all as far as other writers are concerned.
+type Writer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	maxSize int
+	hdr     []byte
+}
+
+// NewWriter returns a Writer refusing frames over maxSize bytes (0: DefaultMaxSize).
+func NewWriter(w io.Writer, maxSize int) *Writer {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	return &Writer{w: w, maxSize: maxSize, hdr: make([]byte, 0, 16)}
+}
+
+// SizeError says a frame was over the limit; it wraps ErrTooLarge.
+type SizeError struct {
+	Size, Max int
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("frame: %d bytes is over the limit of %d bytes", e.Size, e.Max)
+}
+
+func (e *SizeError) Unwrap() error { return ErrTooLarge }
+
+// Write writes one frame. An oversize frame is refused with a *SizeError and
+// nothing is written.
+func (w *Writer) Write(f Frame) error {
+	if f.Type == 0 || f.Type > 23 {
+		return fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	env := envelope(w.hdr[:headerSize], f)
+	size := len(env) - headerSize + len(f.Body)
+	if size > w.maxSize {
+		return &SizeError{Size: size, Max: w.maxSize}
+	}
+	binary.BigEndian.PutUint32(env[:headerSize], uint32(size))
+	w.hdr = env[:0]
+	if len(f.Body) == 0 {
+		_, err := w.w.Write(env)
+		return err
+	}
+	if len(f.Body) < 4096 {
+		// One write for small frames: fewer syscalls beat avoiding a copy.
+		buf := append(env, f.Body...)
+		w.hdr = buf[:0]
+		_, err := w.w.Write(buf)
+		return err
+	}
+	bufs := net.Buffers{env, f.Body}
+	_, err := bufs.WriteTo(w.w)
+	return err
+}
+
+// Reader reads frames from a stream. It is not safe for concurrent use.
+type Reader struct {
+	r       io.Reader
+	maxSize int
+	hdr     [headerSize]byte
+	buf     []byte
+}
+
+// NewReader returns a Reader refusing frames over maxSize bytes (0: DefaultMaxSize).
+func NewReader(r io.Reader, maxSize int) *Reader {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	return &Reader{r: r, maxSize: maxSize}
+}
+
+// Read reads the next frame. At a clean end of stream it returns io.EOF; a
+// stream cut inside a frame is io.ErrUnexpectedEOF. After ErrTooLarge or
+// ErrMalformed the stream is out of step: the caller must drop the channel.
+// The frame's Body is its own copy.
+func (r *Reader) Read() (Frame, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+		return Frame{}, err
+	}
+	size := int(binary.BigEndian.Uint32(r.hdr[:]))
+	if size > r.maxSize {
+		return Frame{}, &SizeError{Size: size, Max: r.maxSize}
+	}
+	if cap(r.buf) < size {
+		// Grow to what the peer announced, but only as data arrives, so a
+		// huge length prefix on a short stream costs no memory.
+		r.buf = make([]byte, 0, min(size, 1<<20))
+	}
+	buf := r.buf[:0]
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.r.Read(buf[len(buf):min(cap(buf), size)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < size {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return Frame{}, err
+		}
+	}
+	if cap(buf) <= 1<<20 {
+		r.buf = buf
+	} else {
+		r.buf = nil // do not keep a one-off huge buffer
+	}
+	return Parse(buf)
+}
+
+// Parse decodes one frame from its bytes (the header already removed).
+func Parse(data []byte) (Frame, error) {
+	var f Frame
+	if err := decMode.Unmarshal(data, &f); err != nil {
+		return Frame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if f.Type == 0 || f.Type > TypeError {
+		return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
+	}
+	if f.Type == TypeMessage && len(f.Body) == 0 {
+		return Frame{}, fmt.Errorf("%w: message frame without a body", ErrMalformed)
+	}
+	return f, nil
+}

@@ -1,0 +1,236 @@
+// Package host is the worker side of the channel to the primary, shared by
+// the JavaScript and the WebAssembly runtimes: it opens the socket the primary
+// passed, says hello, reads frames on its own goroutine and hands them to the
+// runtime, and writes the runtime's frames.
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/isowasm/isowasm/hostabi"
+	"github.com/isowasm/isowasm/hostabi/frame"
+)
+
+// ErrClosed is returned by sends on a channel that is disconnected. Its text
+// is Node's, since runtimes show it to user code as the cause of a failed send.
+var ErrClosed = errors.New("Channel closed")
+
+// Config is what a worker learns from its environment.
+type Config struct {
+	WorkerID     int
+	Cookie       string
+	FD           int
+	MaxFrameSize int // 0: frame.DefaultMaxSize
+}
+
+// FromEnv reads the worker environment; ok is false when this process was
+// not started as a worker.
+func FromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
+	idText := getenv(hostabi.EnvWorkerID)
+	if idText == "" {
+		return Config{}, false, nil
+	}
+	id, err := strconv.Atoi(idText)
+	if err != nil || id <= 0 {
+		return Config{}, true, fmt.Errorf("host: %s=%q is not a worker id", hostabi.EnvWorkerID, idText)
+	}
+	fd := hostabi.ChannelFD
+	if s := getenv(hostabi.EnvChannelFD); s != "" {
+		if fd, err = strconv.Atoi(s); err != nil || fd < 0 {
+			return Config{}, true, fmt.Errorf("host: %s=%q is not a descriptor", hostabi.EnvChannelFD, s)
+		}
+	}
+	return Config{WorkerID: id, Cookie: getenv(hostabi.EnvCookie), FD: fd}, true, nil
+}
+
+// Handler receives what arrives from the primary. Its methods are called on
+// the channel's reader goroutine, one at a time, in arrival order; they must
+// not block for long (post to the runtime's loop and return).
+type Handler interface {
+	// Message is a user message; payload is CBOR and belongs to the callee.
+	Message(payload []byte)
+	// DisconnectRequest is the primary asking the worker to close its
+	// servers and then the channel (Node's cluster disconnect).
+	DisconnectRequest()
+	// Closed is called once, when the channel is gone: closed by this side,
+	// by the primary, or broken (err says why; nil for an orderly close).
+	Closed(err error)
+}
+
+// Channel is an open channel to the primary.
+type Channel struct {
+	cfg  Config
+	conn net.Conn
+	w    *frame.Writer
+
+	mu        sync.Mutex
+	connected bool
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+// Open connects to the channel descriptor and sends the Hello frame.
+func Open(cfg Config, runtime string) (*Channel, error) {
+	f := os.NewFile(uintptr(cfg.FD), "isowasm-channel")
+	if f == nil {
+		return nil, fmt.Errorf("host: descriptor %d is not open: this process must be started by an isowasm primary", cfg.FD)
+	}
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("host: descriptor %d is not the primary's channel: %w", cfg.FD, err)
+	}
+	return New(cfg, conn, runtime)
+}
+
+// New sends the Hello frame on conn and returns the channel over it.
+func New(cfg Config, conn net.Conn, runtime string) (*Channel, error) {
+	c := &Channel{
+		cfg:       cfg,
+		conn:      conn,
+		w:         frame.NewWriter(conn, cfg.MaxFrameSize),
+		connected: true,
+		done:      make(chan struct{}),
+	}
+	hello, err := frame.New(frame.TypeHello, frame.Hello{
+		Version:  frame.Version,
+		Cookie:   cfg.Cookie,
+		PID:      os.Getpid(),
+		WorkerID: cfg.WorkerID,
+		Runtime:  runtime,
+	})
+	if err == nil {
+		err = c.w.Write(hello)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("host: saying hello to the primary: %w", err)
+	}
+	return c, nil
+}
+
+// WorkerID is the id the primary gave this worker.
+func (c *Channel) WorkerID() int { return c.cfg.WorkerID }
+
+// Connected reports whether the channel is still open.
+func (c *Channel) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// Start reads frames on a goroutine of its own until the channel closes,
+// calling h for each. It returns at once.
+func (c *Channel) Start(h Handler) {
+	go c.read(h)
+}
+
+func (c *Channel) read(h Handler) {
+	r := frame.NewReader(c.conn, c.cfg.MaxFrameSize)
+	var err error
+	for {
+		var f frame.Frame
+		f, err = r.Read()
+		if err != nil {
+			break
+		}
+		switch f.Type {
+		case frame.TypeMessage:
+			h.Message(f.Body)
+		case frame.TypeDisconnect:
+			h.DisconnectRequest()
+		case frame.TypeError:
+			// The primary reports a problem with something we sent; it is
+			// not fatal to the channel.
+			var p frame.Problem
+			if f.Decode(&p) == nil {
+				fmt.Fprintf(os.Stderr, "isowasm: worker %d: primary reports: %s\n", c.cfg.WorkerID, p.Message)
+			}
+		default:
+			err = fmt.Errorf("%w: unexpected %s frame from the primary", frame.ErrMalformed, f.Type)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.closedHere() {
+		err = nil
+	}
+	c.shut()
+	h.Closed(err)
+}
+
+func (c *Channel) closedHere() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Send writes one message payload (CBOR). It returns when the frame is
+// written; ErrClosed when the channel is disconnected; a *frame.SizeError
+// (the channel stays usable) when the payload is over the limit.
+func (c *Channel) Send(payload []byte) error {
+	return c.write(frame.Message(payload))
+}
+
+// Listening tells the primary a server of this worker listens.
+func (c *Channel) Listening(l frame.Listening) error {
+	f, err := frame.New(frame.TypeListening, l)
+	if err != nil {
+		return err
+	}
+	return c.write(f)
+}
+
+func (c *Channel) write(f frame.Frame) error {
+	if !c.Connected() {
+		return ErrClosed
+	}
+	if err := c.w.Write(f); err != nil {
+		if errors.Is(err, frame.ErrTooLarge) {
+			return err
+		}
+		return ErrClosed
+	}
+	return nil
+}
+
+// Disconnect closes the channel from this side. With voluntary set the
+// primary is told first that the worker leaves of its own will (its
+// exitedAfterDisconnect becomes true), as cluster.worker.disconnect() does.
+func (c *Channel) Disconnect(voluntary bool) error {
+	if !c.Connected() {
+		return ErrClosed
+	}
+	if voluntary {
+		_ = c.w.Write(frame.Frame{Type: frame.TypeExitedAfterDisconnect})
+	}
+	return c.Close()
+}
+
+// Close closes the channel; safe to call more than once. The handler's
+// Closed follows from the reader goroutine.
+func (c *Channel) Close() error {
+	c.closeOnce.Do(func() { close(c.done) })
+	c.shut()
+	return nil
+}
+
+func (c *Channel) shut() {
+	c.mu.Lock()
+	wasConnected := c.connected
+	c.connected = false
+	c.mu.Unlock()
+	if wasConnected {
+		c.conn.Close()
+	}
+}
