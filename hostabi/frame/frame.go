@@ -108,7 +108,7 @@ var (
 func init() {
 	var err error
 	encMode, err = cbor.EncOptions{
-		Sort:          cbor.SortNone,
+		Sort:          cbor.SortBytewiseLexical, // Go maps have no order; JS objects keep theirs (the runtime encodes them)
 		ShortestFloat: cbor.ShortestFloat16,
 		NaNConvert:    cbor.NaNConvert7e00,
 		InfConvert:    cbor.InfConvertFloat16,
