@@ -16,18 +16,20 @@
 //   stack already continues the chain).
 import _make from 'isotropic-make';
 
-const captureStackTrace = typeof Error.captureStackTrace === 'function' ?
-    (target, below) => {
+// V8's Error.captureStackTrace where there is one (looked up on each use, as it can be
+// swapped out); elsewhere the stack of a thrown Error.
+const captureStackTrace = (target, below) => {
+    if (typeof Error.captureStackTrace === 'function') {
         Error.captureStackTrace(target, below);
         return target;
-    } :
-    () => {
-        try {
-            throw new Error();
-        } catch (error) {
-            return error;
-        }
-    };
+    }
+
+    try {
+        throw new Error();
+    } catch (error) {
+        return error;
+    }
+};
 
 const _Error = _make(Error, {
     toString () {

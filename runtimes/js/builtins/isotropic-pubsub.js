@@ -141,6 +141,42 @@ export const Subscription = _make({
     }
 });
 
+// Calls one stage's subscribers, publisher first, then each distributor. Subscriptions added
+// to a stage while it runs are called in the same run; removed ones are not. Dispatch stopped
+// in one distributor's subscribers still lets the next distributor's first subscriber run.
+const dispatchStage = (dispatcher, stageName, distributionPath, eventConfig, event, lifecycleHost) => {
+    for (const [
+        distributor,
+        state
+    ] of distributionPath) {
+        const subscriptions = state.subscriptions[stageName];
+
+        if (!subscriptions) {
+            continue;
+        }
+
+        eventConfig.distributor = distributor;
+
+        for (const subscription of subscriptions.values()) {
+            eventConfig.unsubscribe = () => dispatcher._unsubscribe(subscription);
+
+            callCallback(subscription.callbackFunction, subscription.host === undefined ? dispatcher : subscription.host, [
+                event
+            ]);
+
+            if (event.dispatchStopped) {
+                dispatcher._callLifecycleFunction('stopDispatchFunction', lifecycleHost, event);
+                break;
+            }
+        }
+
+        if (event.distributionStopped) {
+            dispatcher._callLifecycleFunction('stopDistributionFunction', lifecycleHost, event);
+            break;
+        }
+    }
+};
+
 const flagDefaultingToTrue = value => value !== false;
 
 export const Dispatcher = _make({
@@ -224,7 +260,7 @@ export const Dispatcher = _make({
 
                 this._callLifecycleFunction('completeFunction', lifecycleHost, event);
             } else {
-                this._dispatchStage(stageName, distributionPath, eventConfig, event, lifecycleHost);
+                dispatchStage(this, stageName, distributionPath, eventConfig, event, lifecycleHost);
             }
 
             if (event.eventStopped) {
@@ -264,40 +300,6 @@ export const Dispatcher = _make({
     },
     _callLifecycleFunction (name, lifecycleHost, ...args) {
         return callCallback(this._config[name], lifecycleHost === undefined ? this : lifecycleHost, args);
-    },
-    // Calls one stage's subscribers, publisher first, then each distributor. Subscriptions
-    // added to a stage while it runs are called in the same run; removed ones are not.
-    _dispatchStage (stageName, distributionPath, eventConfig, event, lifecycleHost) {
-        for (const [
-            distributor,
-            state
-        ] of distributionPath) {
-            const subscriptions = state.subscriptions[stageName];
-
-            if (!subscriptions) {
-                continue;
-            }
-
-            eventConfig.distributor = distributor;
-
-            for (const subscription of subscriptions.values()) {
-                eventConfig.unsubscribe = () => this._unsubscribe(subscription);
-
-                callCallback(subscription.callbackFunction, subscription.host === undefined ? this : subscription.host, [
-                    event
-                ]);
-
-                if (event.dispatchStopped) {
-                    this._callLifecycleFunction('stopDispatchFunction', lifecycleHost, event);
-                    break;
-                }
-            }
-
-            if (event.distributionStopped) {
-                this._callLifecycleFunction('stopDistributionFunction', lifecycleHost, event);
-                break;
-            }
-        }
     },
     get _Event () {
         return this._config.Event || this.constructor._Event;
@@ -613,6 +615,35 @@ const bulkUnsubscribe = (pubsub, stageName, eventName, unsubscribeOptions) => {
     return unsubscribed;
 };
 
+const publishFrom = (pubsub, eventName, data, publicPublish) => {
+    pubsub._getDispatcher(eventName).publish({
+        data,
+        eventName,
+        getDistributionPath: () => pubsub._getDistributionPath(eventName),
+        lifecycleHost: pubsub,
+        publicPublish,
+        publisher: pubsub,
+        state: pubsub._getEventState(eventName)
+    });
+
+    return pubsub;
+};
+
+// config is a callback (a function or a method name) or a subscription config object
+// ({callbackFunction, host, once, ...}).
+const subscribeTo = (pubsub, stageName, eventName, config, publicSubscription) => pubsub._getDispatcher(eventName).subscribe({
+    host: pubsub,
+    ...typeof config === 'object' ?
+        config :
+        {
+            callbackFunction: config
+        },
+    lifecycleHost: pubsub,
+    publicSubscription,
+    stageName,
+    state: pubsub._getEventState(eventName)
+});
+
 const capitalize = string => `${string.charAt(0).toUpperCase()}${string.slice(1)}`;
 
 const _Pubsub = _make([
@@ -650,7 +681,7 @@ const _Pubsub = _make([
         return this._destroyed;
     },
     publish (eventName, data) {
-        return this._publishAs(eventName, data, true);
+        return publishFrom(this, eventName, data, true);
     },
     removeDistributor (distributor) {
         if (!this._distributors) {
@@ -672,7 +703,7 @@ const _Pubsub = _make([
         return this;
     },
     subscribe (stageName, eventName, config) {
-        return this._subscribeAs(stageName, eventName, config, true);
+        return subscribeTo(this, stageName, eventName, config, true);
     },
     _bulkSubscribe (bulkConfig) {
         return bulkSubscribe(this, bulkConfig, (stageName, eventName, config) => this._subscribe(stageName, eventName, config));
@@ -775,43 +806,10 @@ const _Pubsub = _make([
             };
     },
     _publish (eventName, data) {
-        return this._publishAs(eventName, data, false);
-    },
-    _publishAs (eventName, data, publicPublish) {
-        const dispatcher = this._getDispatcher(eventName);
-
-        dispatcher.publish({
-            data,
-            eventName,
-            getDistributionPath: () => this._getDistributionPath(eventName),
-            lifecycleHost: this,
-            publicPublish,
-            publisher: this,
-            state: this._getEventState(eventName)
-        });
-
-        return this;
+        return publishFrom(this, eventName, data, false);
     },
     _subscribe (stageName, eventName, config) {
-        return this._subscribeAs(stageName, eventName, config, false);
-    },
-    // config is a callback (function or method name) or a subscription config object
-    // ({callbackFunction, host, once, ...}).
-    _subscribeAs (stageName, eventName, config, publicSubscription) {
-        const dispatcher = this._getDispatcher(eventName);
-
-        return dispatcher.subscribe({
-            host: this,
-            ...typeof config === 'object' ?
-                config :
-                {
-                    callbackFunction: config
-                },
-            lifecycleHost: this,
-            publicSubscription,
-            stageName,
-            state: this._getEventState(eventName)
-        });
+        return subscribeTo(this, stageName, eventName, config, false);
     }
 }, {
     defineDispatcher: defineDispatcherMethod,
