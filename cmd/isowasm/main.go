@@ -1,0 +1,98 @@
+// Command isowasm runs a cluster of JavaScript or WebAssembly workers under
+// one primary, with the API and semantics of the Node.js library
+// isotropic-cluster.
+//
+// The same binary is its own worker: a process started by a primary (its
+// environment says so) runs its script as a worker and never sees the CLI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/isowasm/isowasm/runtimes/worker"
+)
+
+func main() {
+	if isWorker, code := worker.Main(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); isWorker {
+		os.Exit(code)
+	}
+	os.Exit(Main(context.Background(), os.Args, os.Stdout, os.Stderr))
+}
+
+// exitError carries an exit code out of a command without a message of its own.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs the CLI with args and returns the process exit code. Tests call it
+// in-process.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	if err := app.RunContext(ctx, args); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		fmt.Fprintf(stderr, "isowasm: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "isowasm",
+		Usage: "run a cluster of JavaScript or WebAssembly workers, the isotropic-cluster way",
+		Description: "isowasm starts a primary that forks worker processes; each runs a JavaScript\n" +
+			"script (goja) written against isotropic-cluster's ClusterWorker, and talks to the\n" +
+			"primary with CBOR frames.\n\n" +
+			"   isowasm run --workers 4 worker.js    the default primary with 4 workers",
+		Version:         version(),
+		HideVersion:     true,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			runCommand(),
+			{
+				Name:  "version",
+				Usage: "print the version of isowasm and of its engines",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(c.App.Writer, versionText())
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "devel"
+}
+
+// versionText is isowasm's version and the versions of what it is built on.
+func versionText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "isowasm %s (%s, %s/%s)", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			switch dep.Path {
+			case "github.com/dop251/goja", "github.com/tetratelabs/wazero", "github.com/evanw/esbuild", "github.com/fxamacker/cbor/v2":
+				fmt.Fprintf(&b, "\n  %s %s", dep.Path, dep.Version)
+			}
+		}
+	}
+	return b.String()
+}

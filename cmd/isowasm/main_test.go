@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/isowasm/isowasm/internal/proctest"
+)
+
+// bin is the isowasm binary built once for these tests, run as a user would.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "isowasm-cli-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "isowasm")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building isowasm: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cluster is a running `isowasm run` whose stderr log is watched line by line.
+type cluster struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdout *proctest.Lines
+	stderr *proctest.Lines
+	done   chan error
+}
+
+func start(t *testing.T, args ...string) *cluster {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	c := &cluster{t: t, cmd: cmd, stdout: proctest.NewLines(), stderr: proctest.NewLines(), done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-c.done
+		if t.Failed() {
+			t.Logf("stdout:\n%s\nstderr:\n%s", c.stdout, c.stderr)
+		}
+	})
+	return c
+}
+
+var pidLine = regexp.MustCompile(`worker (\d+) forked \(pid (\d+)\)`)
+
+// pids are the worker pids the log has announced so far, by worker id.
+func (c *cluster) pids() map[int]int {
+	pids := map[int]int{}
+	for _, m := range pidLine.FindAllStringSubmatch(c.stderr.String(), -1) {
+		id, _ := strconv.Atoi(m[1])
+		pid, _ := strconv.Atoi(m[2])
+		pids[id] = pid
+	}
+	return pids
+}
+
+func (c *cluster) wait() int {
+	c.t.Helper()
+	select {
+	case err := <-c.done:
+		c.done <- err
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(20 * time.Second):
+		c.t.Fatal("isowasm did not exit")
+		return -1
+	}
+}
+
+func TestRunHelloFourWorkers(t *testing.T) {
+	c := start(t, "run", "--workers", "4", "../../examples/hello/worker.js")
+	c.stderr.Wait(t, "4 of 4 workers ready")
+	for id := 1; id <= 4; id++ {
+		// Messages both ways: each worker pinged the primary and logs its pong.
+		c.stdout.Wait(t, fmt.Sprintf("worker %d: hello! the primary answered", id))
+	}
+	pids := c.pids()
+	if len(pids) != 4 {
+		t.Fatalf("pids %v", pids)
+	}
+	c.cmd.Process.Signal(syscall.SIGINT)
+	if code := c.wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
+	}
+	for id, pid := range pids {
+		if proctest.Alive(pid) {
+			t.Errorf("worker %d (pid %d) left running", id, pid)
+		}
+	}
+	for id := 1; id <= 4; id++ {
+		if !strings.Contains(c.stderr.String(), fmt.Sprintf("worker %d exited with code 0 after disconnecting", id)) {
+			t.Errorf("no graceful exit logged for worker %d", id)
+		}
+	}
+}
+
+func TestKilledWorkerIsReplaced(t *testing.T) {
+	c := start(t, "run", "-w", "2", "../../examples/hello/worker.js")
+	c.stderr.Wait(t, "2 of 2 workers ready")
+	victim := c.pids()[1]
+	syscall.Kill(victim, syscall.SIGKILL)
+	c.stderr.Wait(t, "worker 1 killed by SIGKILL")
+	c.stderr.Wait(t, "worker 3 forked (pid")
+	c.stderr.Wait(t, "to replace worker 1")
+	c.stderr.Wait(t, "worker 3 ready")
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+}
+
+func TestKilledPrimaryTakesWorkersWithIt(t *testing.T) {
+	c := start(t, "run", "-w", "3", "../../examples/hello/worker.js")
+	c.stderr.Wait(t, "3 of 3 workers ready")
+	pids := c.pids()
+	c.cmd.Process.Kill()
+	c.wait()
+	for id, pid := range pids {
+		if !proctest.WaitGone(pid, 10*time.Second) {
+			t.Errorf("worker %d (pid %d) outlived its primary", id, pid)
+		}
+	}
+}
+
+func TestCrashingWorkerIsReplaced(t *testing.T) {
+	script := writeScript(t, "crash.js", `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+const w = _ClusterWorker();
+if (_ClusterWorker.workerId === 1) {
+    setTimeout(() => { throw new Error('boom in worker one'); }, 10);
+}
+`)
+	c := start(t, "run", "-w", "1", script)
+	c.stderr.Wait(t, "boom in worker one")
+	c.stderr.Wait(t, "worker 1 exited with code 1")
+	c.stderr.Wait(t, "worker 2 ready")
+	c.cmd.Process.Signal(syscall.SIGINT)
+	if code := c.wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+func writeScript(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBadScriptsFailAtOnce(t *testing.T) {
+	syntax := writeScript(t, "bad.js", "const a = 1;\nconst b = ;\n")
+	missingImport := writeScript(t, "imp.js", "import x from 'no-such-package-here';\nx();\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"syntax error", []string{"run", syntax}, syntax + ":2:11: "},
+		{"missing script", []string{"run", "nope.js"}, "nope.js: no such file"},
+		{"unknown extension", []string{"run", writeScript(t, "w.py", "print(1)")}, `unknown script type ".py"`},
+		{"unresolvable import", []string{"run", missingImport}, `no-such-package-here`},
+		{"no script", []string{"run"}, "give a worker script"},
+		{"zero workers", []string{"run", "-w", "0", "../../examples/hello/worker.js"}, "--workers must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() == 0 {
+				t.Fatalf("err = %v, want a non-zero exit", err)
+			}
+			text := strings.TrimSpace(stderr.String())
+			if !strings.Contains(text, tt.want) {
+				t.Fatalf("stderr %q does not contain %q", text, tt.want)
+			}
+			if n := strings.Count(text, "\n"); n > 0 {
+				t.Fatalf("want one line, got %d:\n%s", n+1, text)
+			}
+			if strings.Contains(text, "goroutine") || strings.Contains(text, "forked") {
+				t.Fatalf("stack trace or forked workers:\n%s", text)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"USAGE", "run", "version"}},
+		{[]string{"run", "--help"}, []string{"--workers", "--silent", "SCRIPT [ARGS...]"}},
+		{[]string{"version"}, []string{"isowasm ", "github.com/dop251/goja"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := exec.Command(bin, tt.args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range tt.want {
+				if !bytes.Contains(out, []byte(w)) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestSilentDropsWorkerOutput(t *testing.T) {
+	c := start(t, "run", "-w", "2", "--silent", "../../examples/hello/worker.js")
+	c.stderr.Wait(t, "2 of 2 workers ready")
+	// A pong answer reaches the worker after ready; wait for the round trip
+	// through the default primary, then stop and check nothing was printed.
+	c.cmd.Process.Signal(syscall.SIGINT)
+	c.wait()
+	if s := c.stdout.String(); s != "" {
+		t.Fatalf("silent workers printed:\n%s", s)
+	}
+}
+
+// Main runs in-process too; the unknown-command path must not panic.
+func TestMainInProcess(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main(context.Background(), []string{"isowasm", "version"}, &out, &errOut); code != 0 {
+		t.Fatalf("code %d: %s", code, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "isowasm ") {
+		t.Fatalf("version output %q", out.String())
+	}
+}

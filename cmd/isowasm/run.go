@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/isowasm/isowasm/engine"
+	"github.com/isowasm/isowasm/runtimes/js"
+	"github.com/isowasm/isowasm/runtimes/worker"
+)
+
+// shutdownGrace is how long workers get to leave after a shutdown before
+// they are killed.
+const shutdownGrace = 10 * time.Second
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a cluster: a primary that forks workers running SCRIPT",
+		ArgsUsage: "SCRIPT [ARGS...]",
+		Description: "The default primary forks --workers workers, each running SCRIPT with ARGS\n" +
+			"(process.argv.slice(2) in the worker). It logs each worker's life on stderr,\n" +
+			"replaces a worker that dies, answers a {type: 'ping', ...} message with the\n" +
+			"same message typed 'pong', and on Ctrl-C or SIGTERM shuts the cluster down\n" +
+			"gracefully (a second Ctrl-C kills the workers at once).",
+		Flags: []cli.Flag{
+			&cli.IntFlag{
+				Name:    "workers",
+				Aliases: []string{"w"},
+				Usage:   "how many workers to fork",
+				Value:   runtime.NumCPU(),
+			},
+			&cli.BoolFlag{
+				Name:  "silent",
+				Usage: "pipe the workers' stdout and stderr to the primary instead of the terminal (the default primary drops them)",
+			},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return errors.New("run: give a worker script, for example: isowasm run --workers 4 worker.js")
+			}
+			opts := runOptions{
+				script:  c.Args().First(),
+				args:    c.Args().Tail(),
+				workers: c.Int("workers"),
+				silent:  c.Bool("silent"),
+				stderr:  c.App.ErrWriter,
+			}
+			return runCluster(c.Context, opts)
+		},
+	}
+}
+
+type runOptions struct {
+	script  string
+	args    []string
+	workers int
+	silent  bool
+	stderr  io.Writer
+	// signals, when set, replaces the process's SIGINT/SIGTERM (tests).
+	signals <-chan os.Signal
+	// started, when set, receives the primary once its workers are forked (tests).
+	started func(*engine.Primary)
+}
+
+// checkScript finds the problems that would make every worker die at start:
+// a missing file, an unknown kind, a script that does not build.
+func checkScript(script string) (string, error) {
+	abs, err := filepath.Abs(script)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(abs); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s: no such file", script)
+		}
+		return "", err
+	} else if st.IsDir() {
+		return "", fmt.Errorf("%s: is a directory, not a script", script)
+	}
+	kind, err := worker.Kind(script)
+	if err != nil {
+		return "", err
+	}
+	if kind == "js" {
+		if err := js.Check(abs, ""); err != nil {
+			return "", err
+		}
+	}
+	return abs, nil
+}
+
+func runCluster(ctx context.Context, opts runOptions) error {
+	if opts.workers < 1 {
+		return fmt.Errorf("run: --workers must be at least 1, not %d", opts.workers)
+	}
+	abs, err := checkScript(opts.script)
+	if err != nil {
+		return err
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(opts.stderr, "isowasm: "+format+"\n", args...)
+	}
+
+	cfg := engine.Config{
+		WorkerScript: abs,
+		WorkerArgs:   opts.args,
+		Silent:       opts.silent,
+	}
+	p, err := engine.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close(context.Background())
+
+	signals := opts.signals
+	if signals == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		signals = ch
+	}
+
+	start := time.Now()
+	var (
+		forkedAt  = map[int]time.Time{}
+		replacing []int // workers whose workerExit is being published
+		replaces  []int // for each fork to come, the worker it replaces (0: none)
+		allReady  bool
+		live      int
+		stopping  bool
+		allGone   = make(chan struct{})
+	)
+	err = p.Do(ctx, func() {
+		p.Before("workerExit", func(e *engine.Event) { replacing = append(replacing, e.Worker.ID()) })
+		p.After("workerExit", func(e *engine.Event) { replacing = replacing[:len(replacing)-1] })
+		p.After("fork", func(e *engine.Event) {
+			old := 0
+			if n := len(replacing); n > 0 {
+				old = replacing[n-1]
+			}
+			for range e.WorkerCount {
+				replaces = append(replaces, old)
+			}
+		})
+		p.On("workerFork", func(e *engine.Event) {
+			w := e.Worker
+			forkedAt[w.ID()] = time.Now()
+			live++
+			old := 0
+			if len(replaces) > 0 {
+				old, replaces = replaces[0], replaces[1:]
+			}
+			if old != 0 {
+				logf("worker %d forked (pid %d) to replace worker %d", w.ID(), w.PID(), old)
+			} else {
+				logf("worker %d forked (pid %d)", w.ID(), w.PID())
+			}
+		})
+		p.On("workerOnline", func(e *engine.Event) { logf("worker %d online", e.Worker.ID()) })
+		p.After("workerReady", func(e *engine.Event) {
+			id := e.Worker.ID()
+			logf("worker %d ready in %s", id, since(forkedAt[id]))
+			if !allReady && len(p.Workers()) == opts.workers {
+				allReady = true
+				logf("%d of %d workers ready in %s", opts.workers, opts.workers, since(start))
+			}
+		})
+		p.On("workerError", func(e *engine.Event) { logf("worker %d error: %v", e.Worker.ID(), e.Error) })
+		p.On("workerExit", func(e *engine.Event) {
+			w := e.Worker
+			delete(forkedAt, w.ID())
+			how := fmt.Sprintf("exited with code %d", e.Code)
+			if e.Signal != "" {
+				how = "killed by " + e.Signal
+			}
+			if w.ExitedAfterDisconnect() {
+				how += " after disconnecting"
+			}
+			logf("worker %d %s", w.ID(), how)
+			live--
+			if stopping && live == 0 {
+				close(allGone)
+			}
+		})
+		p.HandleType("ping", func(e *engine.Event) {
+			m, ok := e.Message.(map[string]any)
+			if !ok {
+				return
+			}
+			reply := make(map[string]any, len(m))
+			for k, v := range m {
+				reply[k] = v
+			}
+			reply["type"] = "pong"
+			e.Worker.Send(reply)
+		})
+		logf("starting %d workers: %s", opts.workers, opts.script)
+		p.Fork(opts.workers)
+	})
+	if err != nil {
+		return err
+	}
+	if opts.started != nil {
+		opts.started(p)
+	}
+
+	var sig os.Signal
+	select {
+	case sig = <-signals:
+	case <-ctx.Done():
+	}
+	if sig != nil {
+		logf("%s: shutting down the workers (Ctrl-C again to kill them)", sig)
+	} else {
+		logf("shutting down the workers")
+	}
+	_ = p.Do(context.Background(), func() {
+		stopping = true
+		_ = p.ShutDown()
+		if live == 0 {
+			close(allGone)
+		}
+	})
+
+	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	go func() {
+		select {
+		case s := <-signals:
+			logf("%s again: killing the workers", s)
+			cancel()
+		case <-grace.Done():
+		}
+	}()
+	select {
+	case <-allGone:
+	case <-grace.Done():
+		logf("killing the workers still running")
+	}
+	_ = p.Close(grace)
+	logf("stopped in %s", since(start))
+	return nil
+}
+
+func since(t time.Time) string {
+	return time.Since(t).Round(100 * time.Microsecond).String()
+}

@@ -1,0 +1,274 @@
+// Package engine is the isowasm primary: it forks worker processes (the same
+// executable re-run in worker mode), supervises them, exchanges frames with
+// them over a socket pair each, and publishes what happens as events with
+// isotropic-cluster's ClusterPrimary semantics (see SEMANTICS.md).
+//
+// # One loop
+//
+// All of a Primary's state belongs to one loop. The goroutines that read and
+// write the channels and wait for the processes only post functions to it.
+// The loop is Config.Executor when given (a JavaScript primary passes its
+// event loop, so that JS handlers run synchronously inside a dispatch, as in
+// Node); otherwise the engine runs a goroutine of its own.
+//
+// The methods of Primary and Worker, and every event handler, run on that
+// loop: call them from an event handler, or wrap the call in Primary.Do.
+// The exceptions, safe from any goroutine, are New, Do, Done, Close,
+// Worker.ID and Worker.PID, and the methods of Delivery. The race detector
+// reports a call made elsewhere.
+//
+// # Events
+//
+// Each event runs the stages before → on → complete → after; complete is
+// the primary's own action (the ClusterPrimary's _event… methods), and an
+// event published from a handler or a complete stage nests inside the outer
+// one. The events: fork, workerFork, workerOnline, workerMessage,
+// workerReady, addWorker, removeWorker, workerListening, workerError,
+// workerExit, workerDisconnect, shutDown, shutDownComplete, destroy and
+// destroyComplete.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/isowasm/isowasm/engine/internal/loop"
+	"github.com/isowasm/isowasm/engine/internal/pubsub"
+)
+
+// Executor runs functions one at a time, in the order they were posted, on
+// the goroutine that owns the primary's state. Post must not block and must
+// be safe to call from any goroutine.
+type Executor interface {
+	Post(fn func())
+}
+
+// Config says how a Primary starts its workers. Its zero value is the
+// defaults; New validates it once.
+type Config struct {
+	// Executable is the program run as each worker (default: this one,
+	// os.Executable).
+	Executable string
+	// WorkerScript and WorkerArgs follow the executable on the worker's
+	// command line, which reads as Node's: [Executable, WorkerScript,
+	// WorkerArgs...]. An empty WorkerScript is left out.
+	WorkerScript string
+	WorkerArgs   []string
+	// Env is added to this process's environment for each worker
+	// ("KEY=value"; later entries win).
+	Env []string
+	// Silent pipes each worker's stdout and stderr, line by line, to Stdout
+	// and Stderr (nil: discarded). Otherwise the workers write to this
+	// process's descriptors 1 and 2 directly.
+	Silent         bool
+	Stdout, Stderr io.Writer
+	// MaxFrameSize bounds a frame both ways (0: frame.DefaultMaxSize).
+	MaxFrameSize int
+	// HelloTimeout is how long a new worker has to say hello before it is
+	// killed (0: 10s).
+	HelloTimeout time.Duration
+	// Logger receives the primary's log (nil: discarded).
+	Logger *slog.Logger
+	// Executor is the loop that owns the primary's state (nil: the engine
+	// runs its own goroutine, started by New and stopped by Close).
+	Executor Executor
+}
+
+const (
+	defaultHelloTimeout = 10 * time.Second
+	socketBuffer        = 4 << 20
+	// exitDrainTimeout bounds how long a dead worker's channel is read for
+	// what it wrote before exiting (a grandchild may hold the socket open).
+	exitDrainTimeout = 2 * time.Second
+)
+
+func (c Config) validate() (Config, error) {
+	if c.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, fmt.Errorf("engine: finding this executable to run as workers: %w; set Config.Executable", err)
+		}
+		c.Executable = exe
+	}
+	fi, err := os.Stat(c.Executable)
+	switch {
+	case err != nil:
+		return c, fmt.Errorf("engine: worker executable: %w", err)
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		return c, fmt.Errorf("engine: worker executable %s is not an executable file", c.Executable)
+	case c.MaxFrameSize < 0:
+		return c, fmt.Errorf("engine: MaxFrameSize %d is negative", c.MaxFrameSize)
+	case c.HelloTimeout < 0:
+		return c, fmt.Errorf("engine: HelloTimeout %v is negative", c.HelloTimeout)
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = defaultHelloTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+	c.WorkerArgs = append([]string(nil), c.WorkerArgs...)
+	c.Env = append([]string(nil), c.Env...)
+	return c, nil
+}
+
+// Primary is a ClusterPrimary: it forks workers, tracks which are ready,
+// routes messages, replaces workers that die while it is active and shuts
+// them all down.
+type Primary struct {
+	cfg    Config
+	log    *slog.Logger
+	exec   Executor
+	own    *loop.Loop // the engine's loop, when Config.Executor is nil
+	cookie string
+	now    func() int64 // Date.now(), milliseconds
+
+	// Owned by the loop.
+	hub       *pubsub.Hub
+	active    bool
+	destroyed bool
+	nextID    int
+	cluster   map[int]*Worker // Node's cluster.workers: forked, not yet removed
+	intercom  []func()        // cluster.disconnect callbacks
+	ready     map[int]*Worker
+	readyList []*Worker // ready workers in ascending id order
+	rrStamps  map[string]map[*Worker]int64
+	handlers  map[string]func(*Event)
+	outMu     sync.Mutex // serialises lines forwarded from silent workers
+
+	// Safe from any goroutine.
+	procs      *registry
+	spawner    *spawner
+	wg         sync.WaitGroup // reader, writer, waiter and pipe goroutines
+	isDestroy  atomic.Bool    // mirrors destroyed for Close
+	done       chan struct{}  // closed with destroyComplete
+	closed     atomic.Bool
+	closeOnce  sync.Once
+	closeDone  chan struct{}
+	closeError error
+}
+
+// New validates cfg and returns an active primary with no workers.
+func New(cfg Config) (*Primary, error) {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	var c [16]byte
+	if _, err := rand.Read(c[:]); err != nil {
+		return nil, fmt.Errorf("engine: making the worker cookie: %w", err)
+	}
+	p := &Primary{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		exec:      cfg.Executor,
+		cookie:    hex.EncodeToString(c[:]),
+		now:       func() int64 { return time.Now().UnixMilli() },
+		hub:       pubsub.New(),
+		active:    true,
+		cluster:   map[int]*Worker{},
+		ready:     map[int]*Worker{},
+		rrStamps:  map[string]map[*Worker]int64{},
+		handlers:  map[string]func(*Event){},
+		procs:     newRegistry(),
+		done:      make(chan struct{}),
+		closeDone: make(chan struct{}),
+	}
+	p.defineEvents()
+	p.spawner = startSpawner()
+	if p.exec == nil {
+		p.own = loop.Start()
+		p.exec = p.own
+	}
+	return p, nil
+}
+
+// post runs fn on the loop, unless the primary is closed by then.
+func (p *Primary) post(fn func()) {
+	p.exec.Post(func() {
+		if !p.closed.Load() {
+			fn()
+		}
+	})
+}
+
+// Do runs fn on the loop and waits for it to return (or for ctx). It must
+// not be called on the loop itself.
+func (p *Primary) Do(ctx context.Context, fn func()) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	ran := make(chan struct{})
+	p.post(func() {
+		defer close(ran)
+		fn()
+	})
+	select {
+	case <-ran:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done is closed when the primary is destroyed (after destroyComplete).
+func (p *Primary) Done() <-chan struct{} { return p.done }
+
+// Close ends the primary and waits for everything it started. An active
+// primary is first destroyed on the loop (shutting its workers down
+// gracefully) and its workers are given until ctx is done to exit; those
+// still running then are killed (SIGKILL) and Close returns the ctx error.
+// Close must not be called on the loop; with an external Executor, call it
+// while the executor still runs (or with a short ctx). Safe to call twice.
+func (p *Primary) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.closeError = p.close(ctx)
+		close(p.closeDone)
+	})
+	<-p.closeDone
+	return p.closeError
+}
+
+func (p *Primary) close(ctx context.Context) error {
+	var err error
+	if !p.isDestroy.Load() {
+		err = p.Do(ctx, func() {
+			if !p.destroyed {
+				p.Destroy()
+			}
+		})
+	}
+	if err == nil && !p.procs.waitIdle(ctx) {
+		err = ctx.Err()
+	}
+	if err != nil {
+		err = fmt.Errorf("engine: closing the primary: %w; killed the workers still running", err)
+	}
+	p.procs.shut()
+	p.procs.waitIdle(context.Background()) // SIGKILLed: they exit
+	p.spawner.stop()
+	p.wg.Wait()
+	p.closed.Store(true)
+	if p.own != nil {
+		p.own.Stop()
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		p.log.Warn("closing: workers killed", "error", err)
+	}
+	return err
+}

@@ -1,0 +1,111 @@
+// Package proctest helps tests that run isowasm processes: it watches their
+// output for text and tells when a process is gone, without sleeping.
+package proctest
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// WaitTimeout bounds every wait; reaching it fails the test.
+const WaitTimeout = 30 * time.Second
+
+// Lines collects what a process writes and lets a test wait for a text.
+type Lines struct {
+	mu      sync.Mutex
+	buf     strings.Builder
+	changed chan struct{}
+}
+
+// NewLines returns an empty collector.
+func NewLines() *Lines { return &Lines{changed: make(chan struct{})} }
+
+// Write implements io.Writer.
+func (l *Lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// String is everything written so far.
+func (l *Lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Count is how many times text occurs in what was written so far.
+func (l *Lines) Count(text string) int { return strings.Count(l.String(), text) }
+
+// Wait blocks until text has been written n times (default once), failing
+// the test after WaitTimeout.
+func (l *Lines) Wait(t testing.TB, text string, n ...int) {
+	t.Helper()
+	want := 1
+	if len(n) > 0 {
+		want = n[0]
+	}
+	deadline := time.After(WaitTimeout)
+	for {
+		l.mu.Lock()
+		ok := strings.Count(l.buf.String(), text) >= want
+		changed := l.changed
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("waited %s for %q (x%d); output so far:\n%s", WaitTimeout, text, want, l.String())
+		}
+	}
+}
+
+// Alive reports whether pid names a live process (not a zombie).
+func Alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
+}
+
+// WaitGone waits until pid has exited (a zombie counts as gone), up to d.
+func WaitGone(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return errors.Is(err, unix.ESRCH) || !Alive(pid)
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return !Alive(pid)
+		}
+		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 || err != nil {
+			return true
+		}
+	}
+}
