@@ -4,7 +4,10 @@ package proctest
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,4 +111,15 @@ func WaitGone(pid int, d time.Duration) bool {
 			return true
 		}
 	}
+}
+
+// BuildIsowasm builds the isowasm command into dir and returns its path, so
+// tests can run it as a user would.
+func BuildIsowasm(dir string) (string, error) {
+	bin := filepath.Join(dir, "isowasm")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/isowasm/isowasm/cmd/isowasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building isowasm: %v\n%s", err, out)
+	}
+	return bin, nil
 }
