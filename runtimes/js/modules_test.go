@@ -1,0 +1,252 @@
+package js
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestModules(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		entry string
+		want  string
+	}{{
+		name: "esm imports cjs and json",
+		files: map[string]string{
+			"main.mjs":  "import lib, {named} from './lib.cjs';\nimport data from './data.json' with {type: 'json'};\nconsole.log(lib.named, named, data.v);\n",
+			"lib.cjs":   "exports.named = 'n';\n",
+			"data.json": `{"v": 3}`,
+		},
+		entry: "main.mjs",
+		want:  "n n 3\n",
+	}, {
+		name: "cjs requires esm, builtins and node_modules",
+		files: map[string]string{
+			"main.js":                       "const EventEmitter = require('events');\nconst {join} = require('node:path');\nconst pkg = require('pkg');\nconsole.log(typeof EventEmitter, new EventEmitter() instanceof EventEmitter, join('a', 'b'), pkg.hello(), __filename.endsWith('main.js'), typeof module);\n",
+			"node_modules/pkg/package.json": `{"name": "pkg", "main": "lib/index.js"}`,
+			"node_modules/pkg/lib/index.js": "module.exports = {hello: () => require('./dep').x};\n",
+			"node_modules/pkg/lib/dep.js":   "exports.x = 'from pkg';\n",
+		},
+		entry: "main.js",
+		want:  "function true a/b from pkg true object\n",
+	}, {
+		name: "type module package",
+		files: map[string]string{
+			"package.json": `{"type": "module"}`,
+			"main.js":      "import {x} from './x.js';\nconsole.log(x, typeof module);\n",
+			"x.js":         "export const x = 'esm';\n",
+		},
+		entry: "main.js",
+		want:  "esm undefined\n",
+	}, {
+		name: "typescript",
+		files: map[string]string{
+			"main.ts": "interface P { x: number }\nconst p: P = {x: 2};\nenum E { A = 1 }\nfunction f<T>(v: T): T { return v; }\nconsole.log(f<number>(p.x) + E.A);\n",
+		},
+		entry: "main.ts",
+		want:  "3\n",
+	}, {
+		name: "top-level await and import.meta",
+		files: map[string]string{
+			"main.mjs":  "import {meta} from './sub/m.mjs';\nconst v = await new Promise(r => setTimeout(() => r('awaited'), 1));\nconsole.log(v, import.meta.filename.endsWith('/main.mjs'), meta.dirname.endsWith('/sub'), meta.url.startsWith('file:///'), import.meta.dirname === meta.dirname.slice(0, -4));\n",
+			"sub/m.mjs": "export const meta = {url: import.meta.url, dirname: import.meta.dirname};\n",
+		},
+		entry: "main.mjs",
+		want:  "awaited true true true true\n",
+	}, {
+		name: "lowered syntax: for await, async generators, dynamic import",
+		files: map[string]string{
+			"main.mjs": "async function* gen() { yield 1; yield 2; }\nlet s = 0;\nfor await (const v of gen()) s += v;\nconst m = await import('./dyn.mjs');\nconsole.log(s, m.default);\n",
+			"dyn.mjs":  "export default 'dynamic';\n",
+		},
+		entry: "main.mjs",
+		want:  "3 dynamic\n",
+	}, {
+		name: "argv, env and process basics",
+		files: map[string]string{
+			"main.mjs": "import process from 'node:process';\nimport os from 'node:os';\nimport {fileURLToPath, pathToFileURL} from 'node:url';\nconsole.log(process.argv.length, process.argv[1].endsWith('main.mjs'), process.env.ISO_TEST, typeof process.pid, process.platform, os.EOL === '\\n', fileURLToPath(pathToFileURL('/a b/c')), typeof process.hrtime.bigint(), process.send);\n",
+		},
+		entry: "main.mjs",
+		want:  "2 true 1 number linux true /a b/c bigint undefined\n",
+	}, {
+		name: "cluster in a primary",
+		files: map[string]string{
+			"main.mjs": "import cluster from 'node:cluster';\nconsole.log(cluster.isPrimary, cluster.isWorker, cluster.isMaster, cluster.worker);\n",
+		},
+		entry: "main.mjs",
+		want:  "true false true undefined\n",
+	}, {
+		name: "fs",
+		files: map[string]string{
+			"main.mjs": `import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iso-'));
+fs.mkdirSync(path.join(dir, 'a/b'), {recursive: true});
+fs.writeFileSync(path.join(dir, 'a/f.txt'), 'hé');
+fs.appendFileSync(path.join(dir, 'a/f.txt'), '!');
+console.log(fs.readFileSync(path.join(dir, 'a/f.txt'), 'utf8'), fs.readFileSync(path.join(dir, 'a/f.txt')).length, fs.readdirSync(path.join(dir, 'a')).join(','), fs.statSync(path.join(dir, 'a')).isDirectory(), fs.existsSync(path.join(dir, 'nope')));
+try { fs.readFileSync(path.join(dir, 'nope')); } catch (e) { console.log(e.code, e.syscall, e.message.startsWith('ENOENT: no such file or directory, open ')); }
+fs.rmSync(dir, {recursive: true, force: true});
+console.log(fs.existsSync(dir));
+`,
+		},
+		entry: "main.mjs",
+		want:  "hé! 4 b,f.txt true false\nENOENT open true\nfalse\n",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dir := runFiles(t, tt.files, tt.entry)
+			if got.err != nil || got.code != 0 || got.stdout != tt.want {
+				t.Errorf("code %d err %v\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", got.code, got.err, got.stdout, tt.want, got.stderr)
+			}
+			if strings.HasSuffix(tt.entry, ".ts") || strings.Contains(tt.name, "argv") || strings.Contains(tt.name, "cluster") {
+				return
+			}
+			if node, ok := runNode(t, dir, tt.entry); ok && node.stdout != got.stdout {
+				t.Errorf("node printed:\n%s\nstderr %s", node.stdout, node.stderr)
+			}
+		})
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		entry string
+		want  string // the error's one line, %s is the directory
+	}{{
+		name:  "syntax error",
+		files: map[string]string{"main.mjs": "const a = 1;\nconst b = ;\n"},
+		entry: "main.mjs",
+		want:  "%s/main.mjs:2:11: Unexpected \";\"",
+	}, {
+		name:  "missing import",
+		files: map[string]string{"main.mjs": "import './lib.mjs';\n", "lib.mjs": "import x from './nope.js';\n"},
+		entry: "main.mjs",
+		want:  "%s/lib.mjs:1:15: Could not resolve \"./nope.js\"",
+	}, {
+		name:  "missing package",
+		files: map[string]string{"main.cjs": "require('left-pad');\n"},
+		entry: "main.cjs",
+		want:  "%s/main.cjs:1:9: Could not resolve \"left-pad\"",
+	}, {
+		name:  "unsupported built-in",
+		files: map[string]string{"main.mjs": "import http from 'node:http';\n"},
+		entry: "main.mjs",
+		want:  "%s/main.mjs:1:18: node:http is not available in isowasm's JavaScript runtime",
+	}, {
+		name:  "missing script",
+		files: map[string]string{},
+		entry: "nope.mjs",
+		want:  "%s/nope.mjs: no such file: check the script path",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tt.files)
+			err := Check(filepath.Join(dir, tt.entry), "off")
+			var be *BuildError
+			if !errors.As(err, &be) {
+				t.Fatalf("Check: %v, want a *BuildError", err)
+			}
+			want := strings.ReplaceAll(tt.want, "%s", dir)
+			if got := err.Error(); !strings.HasPrefix(got, want) {
+				t.Errorf("error:\n%s\nwant:\n%s", got, want)
+			}
+			if r := run(t, dir, tt.entry); r.code != 1 || r.err == nil || r.err.Error() != err.Error() {
+				t.Errorf("Run: code %d, err %v", r.code, r.err)
+			}
+		})
+	}
+}
+
+func TestExit(t *testing.T) {
+	tests := []struct {
+		name, entry, script string
+		code                int
+		stdout              string
+		stderr              []string // substrings, in order
+	}{
+		{"empty loop", "main.mjs", "console.log('done');", 0, "done\n", nil},
+		{"exitCode", "main.mjs", "process.exitCode = 4; process.on('exit', c => console.log('exit', c));", 4, "exit 4\n", nil},
+		{"exit", "main.mjs", "process.on('exit', c => console.log('exit', c)); setTimeout(() => console.log('never'), 100); process.exit(9); console.log('not reached');", 9, "exit 9\n", nil},
+		{"exit in a timer", "main.cjs", "setInterval(() => {}, 1000); setTimeout(() => process.exit(), 2);", 0, "", nil},
+		{"uncaught throw", "main.cjs", "process.on('exit', c => console.log('exit', c));\nfunction boom () {\n  throw new Error('kaboom');\n}\nsetTimeout(boom, 1);\n", 1, "exit 1\n",
+			[]string{"main.cjs:3\n  throw new Error('kaboom');\n        ^\n\nError: kaboom\n    at boom (", "main.cjs:3:9)"}},
+		{"throw at top level", "main.mjs", "console.log('before');\nthrow new TypeError('top');\n", 1, "before\n", []string{"TypeError: top\n    at "}},
+		{"unhandled rejection", "main.mjs", "process.on('exit', c => console.log('exit', c));\nPromise.reject(new Error('rejected'));\n", 1, "exit 1\n", []string{"Error: rejected"}},
+		{"unhandled rejection of a value", "main.mjs", "Promise.reject(42);", 1, "", []string{`[UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "42".] {`, "code: 'ERR_UNHANDLED_REJECTION'"}},
+		{"handled later is fine", "main.mjs", "const p = Promise.reject(new Error('x')); p.catch(() => console.log('caught'));", 0, "caught\n", nil},
+		{"unhandledRejection listener", "main.mjs", "process.on('unhandledRejection', (r, p) => console.log('listener', r, p instanceof Promise)); Promise.reject(5);", 0, "listener 5 true\n", nil},
+		{"unsettled top-level await", "main.mjs", "process.on('exit', c => console.log('exit', c)); await new Promise(() => {});", 13, "exit 0\n", nil},
+		{"throw string", "main.cjs", "throw 'plain';", 1, "", []string{"plain\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dir := runFiles(t, map[string]string{tt.entry: tt.script}, tt.entry)
+			if got.err != nil || got.code != tt.code || got.stdout != tt.stdout {
+				t.Errorf("code %d (want %d), err %v, stdout %q (want %q), stderr:\n%s", got.code, tt.code, got.err, got.stdout, tt.stdout, got.stderr)
+			}
+			rest := got.stderr
+			for _, s := range tt.stderr {
+				i := strings.Index(rest, s)
+				if i < 0 {
+					t.Errorf("stderr lacks %q:\n%s", s, got.stderr)
+					break
+				}
+				rest = rest[i+len(s):]
+			}
+			if node, ok := runNode(t, dir, tt.entry); ok && (node.code != got.code || node.stdout != got.stdout) {
+				t.Errorf("node: code %d stdout %q; isowasm: code %d stdout %q", node.code, node.stdout, got.code, got.stdout)
+			}
+		})
+	}
+}
+
+func TestBundleCache(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"main.mjs": "import {v} from './dep.mjs'; console.log(v);", "dep.mjs": "export const v = 1;"})
+	if r := run(t, dir, "main.mjs"); r.stdout != "1\n" {
+		t.Fatalf("first run: %+v", r)
+	}
+	entries, _ := filepath.Glob(filepath.Join(dir, ".cache", "bundles", "*.js"))
+	if len(entries) != 1 {
+		t.Fatalf("cache entries: %v", entries)
+	}
+	if b := readCached(entries[0]); b == nil || len(b.Inputs) != 2 {
+		t.Fatalf("cached bundle not readable: %+v", b)
+	}
+	// A changed import invalidates the entry.
+	if err := os.WriteFile(filepath.Join(dir, "dep.mjs"), []byte("export const v = 2;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if readCached(entries[0]) != nil {
+		t.Fatal("stale bundle still valid")
+	}
+	if r := run(t, dir, "main.mjs"); r.stdout != "2\n" {
+		t.Fatalf("after a change: %+v", r)
+	}
+}
+
+func TestContextEnds(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"main.mjs": "setInterval(() => {}, 5); let spin = () => { for (;;) {} }; setTimeout(spin, 20);"})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	code, err := Run(ctx, Config{Script: filepath.Join(dir, "main.mjs"), CacheDir: "off"})
+	if !errors.Is(err, context.DeadlineExceeded) || code != 1 {
+		t.Errorf("code %d, err %v", code, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

@@ -1,0 +1,3 @@
+// node:fs/promises for isowasm.
+
+module.exports = require('node:fs').promises;

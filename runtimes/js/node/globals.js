@@ -1,0 +1,66 @@
+// The globals every script sees, installed before its first module runs:
+// process, console, the timers, queueMicrotask, Buffer, URL, TextEncoder…
+
+const process = require('node:process');
+const console = require('node:console');
+const timers = require('node:timers');
+const {
+    Buffer
+} = require('node:buffer');
+const {
+    URL,
+    URLSearchParams
+} = require('node:url');
+const {
+    TextDecoder,
+    TextEncoder
+} = require('node:util');
+
+require('node:cluster');
+
+const define = (name, value) => {
+    Object.defineProperty(globalThis, name, {
+        configurable: true,
+        enumerable: false,
+        value,
+        writable: true
+    });
+};
+
+define('global', globalThis);
+define('process', process);
+define('console', console);
+define('Buffer', Buffer);
+
+for (const name of [
+    'setTimeout',
+    'setInterval',
+    'setImmediate',
+    'clearTimeout',
+    'clearInterval',
+    'clearImmediate',
+    'queueMicrotask'
+]) {
+    define(name, timers[name]);
+}
+
+if (typeof globalThis.URL === 'undefined') {
+    define('URL', URL);
+    define('URLSearchParams', URLSearchParams);
+}
+
+if (typeof globalThis.TextEncoder === 'undefined') {
+    define('TextEncoder', TextEncoder);
+    define('TextDecoder', TextDecoder);
+}
+
+if (typeof globalThis.structuredClone === 'undefined') {
+    define('structuredClone', value => value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+}
+
+if (typeof globalThis.performance === 'undefined') {
+    define('performance', {
+        now: () => __isowasm.now(),
+        timeOrigin: __isowasm.timeOrigin
+    });
+}

@@ -1,0 +1,563 @@
+// node:process for isowasm: the process object of a worker (or of a script
+// run on its own), its nextTick queue, and the hooks the Go event loop calls.
+
+const native = __isowasm;
+const EventEmitter = require('node:events');
+const {
+    cleanStack,
+    inspect
+} = require('isowasm:inspect');
+const errors = require('isowasm:errors');
+
+const process = new EventEmitter();
+
+Object.defineProperty(process, Symbol.toStringTag, {
+    configurable: true,
+    enumerable: false,
+    value: 'process',
+    writable: true
+});
+
+// nextTick: a queue with a moving head, drained by runTicks.
+let tickQueue = [],
+    tickHead = 0;
+
+function nextTick (callback, ...args) {
+    if (typeof callback !== 'function') {
+        throw errors.invalidArgType('callback', 'function', callback);
+    }
+
+    if (process._exiting) {
+        return;
+    }
+
+    tickQueue.push({
+        args,
+        callback
+    });
+
+    if (tickQueue.length - tickHead === 1) {
+        native.tickQueued();
+    }
+}
+
+function runTicks () {
+    try {
+        while (tickHead < tickQueue.length) {
+            const tick = tickQueue[tickHead];
+
+            tickQueue[tickHead] = undefined;
+            tickHead += 1;
+            Reflect.apply(tick.callback, undefined, tick.args);
+        }
+
+        tickQueue = [];
+        tickHead = 0;
+    } finally {
+        if (tickHead < tickQueue.length) {
+            native.tickQueued();
+        }
+    }
+}
+
+function uncaught (error, origin) {
+    if (process.listenerCount('uncaughtException') > 0) {
+        process.emit('uncaughtException', error, origin);
+        return true;
+    }
+
+    return false;
+}
+
+function unhandledRejectionError (reason) {
+    const error = new Error(`This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${inspect(reason)}".`);
+
+    error.name = 'UnhandledPromiseRejection';
+    error.code = 'ERR_UNHANDLED_REJECTION';
+    return error;
+}
+
+let exitEmitted = false;
+
+function emitExit (code) {
+    if (code !== undefined) {
+        process.exitCode = code;
+    }
+
+    if (!exitEmitted) {
+        exitEmitted = true;
+        process._exiting = true;
+        process.emit('exit', process.exitCode === undefined ? 0 : process.exitCode | 0);
+    }
+
+    return process.exitCode === undefined ? 0 : process.exitCode | 0;
+}
+
+native.setHooks({
+    beforeExit () {
+        process.emit('beforeExit', process.exitCode === undefined ? 0 : process.exitCode | 0);
+    },
+    callback (fn, thisArg, args) {
+        Reflect.apply(fn, thisArg, args);
+        runTicks();
+    },
+    channelClosed () {
+        channel.closed();
+    },
+    describe (error) {
+        if (error instanceof Error || Object.prototype.toString.call(error) === '[object Error]') {
+            return '\n' + inspect(error) + '\n';
+        }
+
+        return typeof error === 'string' ? error : inspect(error);
+    },
+    disconnectRequest () {
+        channel.disconnectRequest();
+    },
+    exit: emitExit,
+    fireImmediate (immediate) {
+        timers.fireImmediate(immediate);
+        runTicks();
+    },
+    fireTimer (timer) {
+        timers.fireTimer(timer);
+        runTicks();
+    },
+    message (value) {
+        channel.message(value);
+    },
+    rejection (reason, promise) {
+        if (process.listenerCount('unhandledRejection') > 0) {
+            process.emit('unhandledRejection', reason, promise);
+            return true;
+        }
+
+        const error = reason instanceof Error ? reason : unhandledRejectionError(reason);
+
+        if (!uncaught(error, 'unhandledRejection')) {
+            native.fatal(error);
+        }
+
+        return true;
+    },
+    runTicks,
+    uncaught
+});
+
+// The pieces other modules fill in: node:timers registers its firing
+// functions, node:cluster the channel's events.
+const timers = {
+    fireImmediate () {},
+    fireTimer () {}
+};
+
+const channel = {
+    closed () {},
+    disconnectRequest () {},
+    message () {}
+};
+
+const execPath = native.execPath;
+
+Object.assign(process, {
+    _exiting: false,
+    abort () {
+        native.exit(134);
+    },
+    arch: native.arch,
+    argv: [
+        execPath,
+        native.script,
+        ...native.args
+    ],
+    argv0: 'node',
+    chdir (directory) {
+        native.chdir(String(directory));
+    },
+    config: {
+        variables: {}
+    },
+    cwd () {
+        return native.cwd();
+    },
+    emitWarning (warning, type, code) {
+        if (typeof type === 'object' && type !== null) {
+            ({
+                code,
+                type
+            } = type);
+        }
+
+        const name = warning instanceof Error ? warning.name : type || 'Warning',
+            message = warning instanceof Error ? warning.message : String(warning);
+
+        process.nextTick(() => {
+            process.emit('warning', warning instanceof Error ? warning : Object.assign(new Error(message), {
+                code,
+                name
+            }));
+        });
+        native.writeErr(`(node:${process.pid}) ${code ? `[${code}] ` : ''}${name}: ${message}\n`);
+    },
+    env: native.env,
+    execArgv: [],
+    execPath,
+    exit (code) {
+        if (code !== undefined && code !== null) {
+            process.exitCode = code;
+        }
+
+        native.exit(emitExit());
+    },
+    exitCode: undefined,
+    features: {},
+    getegid: () => 0,
+    geteuid: () => 0,
+    getgid: () => 0,
+    getuid: () => 0,
+    hrtime: Object.assign(previous => {
+        const [
+            seconds,
+            nanoseconds
+        ] = native.hrtime();
+
+        if (previous) {
+            let s = seconds - previous[0],
+                ns = nanoseconds - previous[1];
+
+            if (ns < 0) {
+                s -= 1;
+                ns += 1e9;
+            }
+
+            return [
+                s,
+                ns
+            ];
+        }
+
+        return [
+            seconds,
+            nanoseconds
+        ];
+    }, {
+        bigint: () => native.hrtimeBigint()
+    }),
+    kill (pid, signal) {
+        if (pid === process.pid) {
+            native.exit(signal === 0 ? 0 : 143);
+        }
+
+        const error = new Error('kill ESRCH');
+
+        error.code = 'ESRCH';
+        error.syscall = 'kill';
+        throw error;
+    },
+    memoryUsage: Object.assign(() => native.memoryUsage(), {
+        rss: () => native.memoryUsage().rss
+    }),
+    nextTick,
+    pid: native.pid,
+    platform: native.platform,
+    ppid: native.ppid,
+    release: {
+        name: 'node'
+    },
+    title: 'isowasm',
+    umask: () => 0o22,
+    uptime: () => native.uptime(),
+    version: 'v20.20.2',
+    versions: {
+        isowasm: '0.1.0',
+        node: '20.20.2'
+    }
+});
+
+function stream (fd, write) {
+    const s = new EventEmitter();
+
+    Object.assign(s, {
+        _isStdio: true,
+        end (chunk, encoding, callback) {
+            if (chunk !== undefined && typeof chunk !== 'function') {
+                s.write(chunk, encoding);
+            }
+
+            if (typeof chunk === 'function') {
+                process.nextTick(chunk);
+            } else if (typeof callback === 'function') {
+                process.nextTick(callback);
+            }
+
+            return s;
+        },
+        fd,
+        isTTY: false,
+        writable: true,
+        write (chunk, encoding, callback) {
+            if (typeof encoding === 'function') {
+                callback = encoding;
+            }
+
+            if (typeof chunk === 'string') {
+                write(chunk);
+            } else if (chunk instanceof Uint8Array) {
+                write(new TextDecoderLite().decode(chunk));
+            } else {
+                throw errors.invalidArgType('chunk', 'string or an instance of Buffer or Uint8Array', chunk);
+            }
+
+            if (typeof callback === 'function') {
+                process.nextTick(callback, null);
+            }
+
+            return true;
+        }
+    });
+    return s;
+}
+
+// UTF-8 decoding for byte chunks written to stdout/stderr.
+class TextDecoderLite {
+    decode (bytes) {
+        let out = '';
+
+        for (let i = 0; i < bytes.length;) {
+            const c = bytes[i];
+
+            let cp,
+                n;
+
+            if (c < 0x80) {
+                cp = c;
+                n = 1;
+            } else if (c >= 0xc2 && c < 0xe0 && i + 1 < bytes.length) {
+                cp = (c & 0x1f) << 6 | bytes[i + 1] & 0x3f;
+                n = 2;
+            } else if (c >= 0xe0 && c < 0xf0 && i + 2 < bytes.length) {
+                cp = (c & 0x0f) << 12 | (bytes[i + 1] & 0x3f) << 6 | bytes[i + 2] & 0x3f;
+                n = 3;
+            } else if (c >= 0xf0 && c < 0xf5 && i + 3 < bytes.length) {
+                cp = (c & 0x07) << 18 | (bytes[i + 1] & 0x3f) << 12 | (bytes[i + 2] & 0x3f) << 6 | bytes[i + 3] & 0x3f;
+                n = 4;
+            } else {
+                cp = 0xfffd;
+                n = 1;
+            }
+
+            out += String.fromCodePoint(cp);
+            i += n;
+        }
+
+        return out;
+    }
+}
+
+process.stdout = stream(1, native.writeOut);
+process.stderr = stream(2, native.writeErr);
+process.stdin = Object.assign(new EventEmitter(), {
+    fd: 0,
+    isTTY: false
+});
+
+// serialize is JSON.stringify with V8's message for a circular structure.
+function serialize (value) {
+    try {
+        return JSON.stringify(value);
+    } catch (error) {
+        if (error instanceof TypeError && error.message === 'Converting circular structure to JSON') {
+            throw new TypeError(circularMessage(value) || error.message);
+        }
+
+        throw error;
+    }
+}
+
+// circularMessage walks value as JSON.stringify does and describes the
+// first cycle as V8 does.
+function circularMessage (root) {
+    const stack = [],
+        keys = [],
+        ctor = object => {
+            const c = object.constructor;
+
+            return `object with constructor '${typeof c === 'function' && c.name ? c.name : 'Object'}'`;
+        },
+        describeKey = key => typeof key === 'number' ? `index ${key}` : `property '${key}'`;
+
+    let found = null;
+
+    const walk = (holder, key, value) => {
+        if (found) {
+            return;
+        }
+
+        if (value !== null && typeof value === 'object' && typeof value.toJSON === 'function') {
+            value = value.toJSON(String(key));
+        }
+
+        if (value === null || typeof value !== 'object') {
+            return;
+        }
+
+        const at = stack.indexOf(value);
+
+        if (at !== -1) {
+            found = {
+                at,
+                key
+            };
+            return;
+        }
+
+        stack.push(value);
+
+        if (Array.isArray(value)) {
+            for (let i = 0; i < value.length && !found; i += 1) {
+                keys.push(i);
+                walk(value, i, value[i]);
+
+                if (!found) {
+                    keys.pop();
+                }
+            }
+        } else {
+            for (const k of Object.keys(value)) {
+                if (found) {
+                    break;
+                }
+
+                keys.push(k);
+                walk(value, k, value[k]);
+
+                if (!found) {
+                    keys.pop();
+                }
+            }
+        }
+
+        if (!found) {
+            stack.pop();
+        }
+    };
+
+    walk({
+        '': root
+    }, '', root);
+
+    if (!found) {
+        return '';
+    }
+
+    const chain = stack.slice(found.at),
+        chainKeys = keys.slice(found.at, keys.length - 1),
+        lines = [
+            'Converting circular structure to JSON',
+            `    --> starting at ${ctor(chain[0])}`
+        ],
+        middle = chainKeys.map((key, i) => `    |     ${describeKey(key)} -> ${ctor(chain[i + 1])}`);
+
+    if (middle.length > 3) {
+        lines.push(middle[0], middle[1], '    |     ...', middle[middle.length - 1]);
+    } else {
+        lines.push(...middle);
+    }
+
+    lines.push(`    --- ${describeKey(found.key)} closes the circle`);
+    return lines.join('\n');
+}
+
+// The channel to the primary exists only in a worker, as in Node.
+if (native.hasChannel) {
+    Object.defineProperty(process, 'connected', {
+        configurable: true,
+        enumerable: true,
+        get: () => native.connected()
+    });
+    process.channel = {
+        ref () {},
+        unref () {}
+    };
+
+    process.send = function send (message, handle, options, callback) {
+        if (typeof handle === 'function') {
+            callback = handle;
+        } else if (typeof options === 'function') {
+            callback = options;
+        }
+
+        if (message === undefined) {
+            throw errors.missingArgs('message');
+        }
+
+        if (typeof message !== 'string' && typeof message !== 'object' && typeof message !== 'number' && typeof message !== 'boolean') {
+            throw errors.invalidArgType('message', [
+                'string',
+                'object',
+                'number',
+                'boolean'
+            ], message);
+        }
+
+        if (!native.connected()) {
+            const error = errors.channelClosed();
+
+            if (typeof callback === 'function') {
+                process.nextTick(callback, error);
+            } else {
+                process.nextTick(() => process.emit('error', error));
+            }
+
+            return false;
+        }
+
+        // Node's internal messages are never delivered.
+        if (message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.startsWith('NODE_')) {
+            if (typeof callback === 'function') {
+                process.nextTick(callback, null);
+            }
+
+            return true;
+        }
+
+        return native.send(serialize(message), typeof callback === 'function' ? callback : undefined);
+    };
+
+    process._disconnect = voluntary => {
+        if (!native.disconnect(voluntary)) {
+            return;
+        }
+
+        process.nextTick(() => {
+            process.emit('disconnect');
+        });
+    };
+
+    process.disconnect = function disconnect () {
+        if (!native.connected()) {
+            const error = new Error('IPC channel is already disconnected');
+
+            error.code = 'ERR_IPC_DISCONNECTED';
+            process.emit('error', error);
+            return;
+        }
+
+        process._disconnect(false);
+    };
+
+    channel.message = message => {
+        process.emit('message', message, undefined);
+    };
+    channel.closed = () => {
+        process.nextTick(() => {
+            process.emit('disconnect');
+        });
+    };
+}
+
+process._timers = timers;
+process._channel = channel;
+process._cleanStack = cleanStack;
+
+module.exports = process;

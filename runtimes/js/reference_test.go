@@ -1,0 +1,62 @@
+package js
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/isowasm/isowasm/hostabi/frame"
+)
+
+// referenceDir holds the recorded isotropic-cluster scenarios, when this
+// checkout has them beside it.
+const referenceDir = "../../../shared/reference/scenarios"
+
+// TestReferenceWorker runs the worker of scenario 07 (the built-in
+// isotropic-cluster worker over a real channel): 'ready', then each message
+// answered with count+1, then a primary-initiated disconnect and exit 0
+// with its report written on 'exit'.
+func TestReferenceWorker(t *testing.T) {
+	src := filepath.Join(referenceDir, "07-communicate", "worker.js")
+	if _, err := os.Stat(src); err != nil {
+		t.Skip("reference scenarios not found beside this checkout")
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"07-communicate/worker.js", "_common/worker-harness.js"} {
+		data, err := os.ReadFile(filepath.Join(referenceDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string]string{name: string(data)})
+	}
+	writeFiles(t, dir, map[string]string{"package.json": `{"type": "module"}`})
+	reports := t.TempDir()
+	p, done := startWorkerEnv(t, dir, "07-communicate/worker.js", []string{"ISO_REF_REPORT_DIR=" + reports}, "a", "b")
+	if got := p.message(); got != `"ready"` {
+		t.Fatalf("first message %s", got)
+	}
+	for i := 0; i < 3; i++ {
+		p.send(`{"count":` + string(rune('0'+2*i)) + `}`)
+		if got, want := p.message(), `{"count":`+string(rune('0'+2*i+1))+`}`; got != want {
+			t.Fatalf("reply %s, want %s", got, want)
+		}
+	}
+	if err := p.w.Write(frame.Frame{Type: frame.TypeDisconnect}); err != nil {
+		t.Fatal(err)
+	}
+	r := wait(t, done)
+	if r.code != 0 || r.err != nil {
+		t.Fatalf("code %d err %v stderr:\n%s", r.code, r.err, r.stderr)
+	}
+	report, err := os.ReadFile(filepath.Join(reports, "worker-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"argv":["a","b"],"received":[{"count":0},{"count":2},{"count":4}],"processExitEventCode":0}`; string(report) != want {
+		t.Errorf("report %s\nwant   %s", report, want)
+	}
+	if strings.Contains(r.stderr, "Error") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}

@@ -1,0 +1,507 @@
+package js
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/isowasm/isowasm/runtimes/host"
+)
+
+// exitSignal is the interrupt value process.exit stops the VM with.
+type exitSignal struct{}
+
+// runtime is one script's VM, loop and bindings. Everything here runs on
+// the loop goroutine except where noted.
+type runtime struct {
+	cfg  Config
+	vm   *goja.Runtime
+	loop *loop
+
+	native *goja.Object
+	hooks  hooks
+
+	ticks      bool // process.nextTick has work queued
+	exitCode   int
+	exiting    bool // process.exit was called
+	rejections []*goja.Promise
+
+	connected bool // the channel as JS sees it (process.connected)
+	out       *sender
+
+	listeners   map[int]*listener // node:net servers
+	listenerSeq int
+}
+
+// hooks are the JS functions the Go side calls, installed by node/process.js.
+type hooks struct {
+	callback          goja.Callable // (fn, this, args) run fn, then drain ticks
+	runTicks          goja.Callable
+	fireTimer         goja.Callable
+	fireImmediate     goja.Callable
+	uncaught          goja.Callable // (err, origin) → true when a listener took it
+	rejection         goja.Callable // (reason, promise) → true when handled
+	beforeExit        goja.Callable
+	exit              goja.Callable // (code) emits 'exit' once, returns the final code
+	describe          goja.Callable // (err) → text to print for a fatal error
+	message           goja.Callable // (value)
+	disconnectRequest goja.Callable
+	channelClosed     goja.Callable
+}
+
+func newRuntime(cfg Config, start time.Time) *runtime {
+	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), listeners: map[int]*listener{}}
+	r.vm.SetPromiseRejectionTracker(r.trackRejection)
+	if cfg.Channel != nil {
+		r.connected = cfg.Channel.Connected()
+		r.out = newSender(cfg.Channel)
+	}
+	r.native = r.bindings()
+	return r
+}
+
+// run evaluates the bundle and turns the loop until it ends.
+func (r *runtime) run(ctx context.Context, prg *goja.Program, esm bool) (int, error) {
+	defer r.loop.close()
+	stop := context.AfterFunc(ctx, func() {
+		r.loop.post(func() { r.loop.stopped = true })
+		r.vm.Interrupt(ctx.Err())
+	})
+	defer stop()
+
+	v, err := r.vm.RunProgram(prg)
+	if err != nil {
+		return 1, fmt.Errorf("js: starting %s: %w", r.cfg.Script, err)
+	}
+	mainFn, ok := goja.AssertFunction(v)
+	if !ok {
+		return 1, fmt.Errorf("js: starting %s: the bundle is not a function", r.cfg.Script)
+	}
+	// The bundle's first module (node/globals.js) installs the hooks before
+	// the user's modules run; an ESM entry then evaluates inside a promise
+	// job as in Node, so the first macrotask is the poll phase below.
+	var mainPromise *goja.Promise
+	start := func(run goja.Callable, args ...goja.Value) {
+		res, err := run(goja.Undefined(), args...)
+		if err == nil {
+			mainPromise, _ = res.Export().(*goja.Promise)
+			r.watchMain(mainPromise)
+		}
+		r.handle(err)
+		r.drain()
+	}
+	if esm {
+		// Node evaluates an ES module entry in the poll phase of the first
+		// turn (its source is read asynchronously), so its own promise jobs
+		// run before its nextTicks.
+		r.loop.post(func() { start(mainFn, r.native) })
+	} else {
+		// A CommonJS entry runs before the loop starts, and its nextTicks
+		// run before its promise jobs: through a trampoline that drains
+		// them inside the same outermost call.
+		tramp, err := r.vm.RunString("(function (main, native) { const p = main(native); native.runTicks(); return p; })")
+		if err != nil {
+			return 1, fmt.Errorf("js: starting %s: %w", r.cfg.Script, err)
+		}
+		run, _ := goja.AssertFunction(tramp)
+		start(run, v, r.native)
+	}
+	if r.cfg.Channel != nil {
+		r.cfg.Channel.Start(channelHandler{r})
+	}
+	r.turn(&mainPromise)
+	r.closeListeners()
+	if r.out != nil {
+		r.out.flush(2 * time.Second)
+	}
+	if err := ctx.Err(); err != nil && !r.exiting {
+		return 1, err
+	}
+	return r.exitCode, nil
+}
+
+// turn is the loop proper: libuv's phases, until nothing keeps it alive.
+func (r *runtime) turn(mainPromise **goja.Promise) {
+	l := r.loop
+	for !l.stopped {
+		if !r.alive() {
+			r.call(r.hooks.beforeExit)
+			if l.stopped || !r.alive() {
+				break
+			}
+		}
+		l.updateNow()
+		for !l.stopped {
+			t := l.dueTimer()
+			if t == nil {
+				break
+			}
+			r.call(r.hooks.fireTimer, t.obj)
+		}
+		for _, f := range l.poll(len(l.immediates) == 0, r.alive) {
+			if l.stopped {
+				break
+			}
+			f()
+		}
+		imm := l.immediates
+		l.immediates = nil
+		for _, t := range imm {
+			if l.stopped {
+				break
+			}
+			if t.cancelled {
+				continue
+			}
+			l.retire(t)
+			r.call(r.hooks.fireImmediate, t.obj)
+		}
+	}
+	if r.exiting || r.exitCode != 0 && l.stopped {
+		return
+	}
+	if l.stopped {
+		return // ctx ended
+	}
+	r.exiting = true
+	res, err := r.hooks.exit(goja.Undefined(), goja.Undefined())
+	if err == nil {
+		r.exitCode = int(res.ToInteger())
+	}
+	if p := *mainPromise; p != nil && p.State() == goja.PromiseStatePending && r.exitCode == 0 {
+		// Node exits 13, silently ('exit' listeners saw 0), when the main
+		// module's top-level await can never settle.
+		r.exitCode = 13
+	}
+}
+
+func (r *runtime) alive() bool {
+	l := r.loop
+	return l.refs > 0 || l.pending > 0 || r.connected || l.hasPosted() || r.listening()
+}
+
+func (r *runtime) scriptPath() string {
+	abs, err := filepath.Abs(r.cfg.Script)
+	if err != nil {
+		return r.cfg.Script
+	}
+	return abs
+}
+
+// handle deals with what a call into JS returned: an exception nobody
+// caught is fatal unless a process 'uncaughtException' listener takes it.
+func (r *runtime) handle(err error) {
+	if err == nil || r.loop.stopped {
+		return
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		if r.hooks.uncaught != nil {
+			res, err2 := r.hooks.uncaught(goja.Undefined(), ex.Value(), r.vm.ToValue("uncaughtException"))
+			if err2 == nil && res.ToBoolean() {
+				return
+			}
+			if err2 != nil && r.loop.stopped {
+				return
+			}
+		}
+		r.fatal(ex.Value(), ex)
+		return
+	}
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if _, ok := ie.Value().(exitSignal); ok || r.loop.stopped {
+			return
+		}
+		r.loop.stopped = true // ctx ended
+		return
+	}
+	r.fatal(r.vm.NewGoError(err), nil)
+}
+
+// fatal ends the process as Node does for an uncaught exception: 'exit'
+// listeners run with code 1, then the error is printed, and the code is 1.
+func (r *runtime) fatal(v goja.Value, ex *goja.Exception) {
+	if r.loop.stopped {
+		return
+	}
+	r.exitCode = 1
+	if !r.exiting {
+		r.exiting = true
+		if r.hooks.exit != nil {
+			if res, err := r.hooks.exit(goja.Undefined(), r.vm.ToValue(1)); err == nil {
+				r.exitCode = int(res.ToInteger())
+			}
+		}
+	}
+	r.vm.ClearInterrupt()
+	var b strings.Builder
+	heading := ""
+	if ex != nil {
+		heading = sourceContext(ex)
+		b.WriteString(heading)
+	}
+	text := ""
+	if r.hooks.describe != nil {
+		if res, err := r.hooks.describe(goja.Undefined(), v); err == nil {
+			text = res.String()
+		}
+	}
+	if text == "" {
+		text = v.String()
+	}
+	if heading == "" {
+		text = strings.TrimLeft(text, "\n")
+	}
+	b.WriteString(text)
+	b.WriteString("\n")
+	io.WriteString(r.cfg.Stderr, b.String())
+	r.loop.stopped = true
+	// Called from inside JS (a rejection hook, queueMicrotask), the script
+	// must not run on.
+	r.vm.Interrupt(exitSignal{})
+}
+
+// sourceContext is the "file:line\nsource\n   ^\n\n" heading Node prints
+// above an uncaught exception, from the innermost user frame.
+func sourceContext(ex *goja.Exception) string {
+	for _, f := range ex.Stack() {
+		p := f.Position()
+		if p.Filename == "" || p.Filename == bundleName || strings.HasPrefix(p.Filename, "isowasm:") || p.Line <= 0 {
+			continue
+		}
+		file, err := url.PathUnescape(p.Filename)
+		if err != nil {
+			file = p.Filename
+		}
+		line := readLine(file, p.Line)
+		if line == "" {
+			return ""
+		}
+		col := max(p.Column, 0) // 0-based once mapped
+		return fmt.Sprintf("%s:%d\n%s\n%s^\n", file, p.Line, line, strings.Repeat(" ", min(col, len(line))))
+	}
+	return ""
+}
+
+func readLine(file string, n int) string {
+	f, err := os.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64<<10), 4<<20)
+	for i := 1; s.Scan(); i++ {
+		if i == n {
+			return strings.TrimRight(s.Text(), "\r")
+		}
+	}
+	return ""
+}
+
+// call runs fn through the JS trampoline (ticks drain right after it, before
+// promise jobs), then drains what remains.
+func (r *runtime) call(fn goja.Callable, args ...goja.Value) {
+	if r.loop.stopped {
+		return
+	}
+	_, err := fn(goja.Undefined(), args...)
+	r.handle(err)
+	r.drain()
+}
+
+// drain runs nextTicks and promise jobs until both are empty, then deals
+// with the promises rejected without a handler meanwhile (Node's
+// processTicksAndRejections).
+func (r *runtime) drain() {
+	for !r.loop.stopped {
+		if r.ticks {
+			r.ticks = false
+			_, err := r.hooks.runTicks(goja.Undefined())
+			r.handle(err)
+			continue
+		}
+		if len(r.rejections) == 0 {
+			return
+		}
+		rej := r.rejections
+		r.rejections = nil
+		for _, p := range rej {
+			if r.loop.stopped {
+				return
+			}
+			if p.State() != goja.PromiseStateRejected {
+				continue
+			}
+			_, err := r.hooks.rejection(goja.Undefined(), p.Result(), r.vm.ToValue(p))
+			r.handle(err)
+		}
+	}
+}
+
+func (r *runtime) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {
+	switch op {
+	case goja.PromiseRejectionReject:
+		r.rejections = append(r.rejections, p)
+	case goja.PromiseRejectionHandle:
+		for i, q := range r.rejections {
+			if q == p {
+				r.rejections = append(r.rejections[:i], r.rejections[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// watchMain turns a rejected top-level evaluation into an uncaught
+// exception, as Node reports a throw at the top of the main module.
+func (r *runtime) watchMain(p *goja.Promise) {
+	if p == nil {
+		return
+	}
+	r.trackRejection(p, goja.PromiseRejectionHandle)
+	then, _ := goja.AssertFunction(r.vm.ToValue(p).ToObject(r.vm).Get("then"))
+	onReject := r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		reason := call.Argument(0)
+		handled := false
+		if r.hooks.uncaught != nil {
+			if res, err := r.hooks.uncaught(goja.Undefined(), reason, r.vm.ToValue("uncaughtException")); err == nil {
+				handled = res.ToBoolean()
+			}
+		}
+		if !handled {
+			r.fatal(reason, nil)
+		}
+		return goja.Undefined()
+	})
+	then(r.vm.ToValue(p), goja.Undefined(), onReject)
+}
+
+// exit stops the VM where it is, for process.exit.
+func (r *runtime) exit(code int) {
+	r.exitCode = code
+	r.exiting = true
+	r.loop.stopped = true
+	r.vm.Interrupt(exitSignal{})
+}
+
+// channelHandler posts what the primary sends to the loop.
+type channelHandler struct{ r *runtime }
+
+func (h channelHandler) Message(payload []byte) {
+	h.r.loop.post(func() {
+		if h.r.loop.stopped {
+			return
+		}
+		v, err := cborToValue(h.r.vm, payload)
+		if err != nil {
+			fmt.Fprintf(h.r.cfg.Stderr, "isowasm: worker %d: dropping a message from the primary: %v\n", h.r.cfg.Channel.WorkerID(), err)
+			return
+		}
+		h.r.call(h.r.hooks.message, v)
+	})
+}
+
+func (h channelHandler) DisconnectRequest() {
+	h.r.loop.post(func() { h.r.call(h.r.hooks.disconnectRequest) })
+}
+
+func (h channelHandler) Closed(err error) {
+	h.r.loop.post(func() {
+		if !h.r.connected {
+			return
+		}
+		h.r.connected = false
+		h.r.call(h.r.hooks.channelClosed)
+	})
+}
+
+// sender writes frames to the primary in order on a goroutine of its own,
+// so a slow reader never blocks the loop.
+type sender struct {
+	ch   *host.Channel
+	mu   sync.Mutex
+	cond *sync.Cond
+	// queue holds what is not written yet; closed stops the goroutine once
+	// the queue is empty.
+	queue  []sendOp
+	closed bool
+	done   chan struct{}
+}
+
+type sendOp struct {
+	payload    []byte
+	disconnect bool
+	voluntary  bool
+	result     func(error) // called on the sender goroutine
+}
+
+func newSender(ch *host.Channel) *sender {
+	s := &sender{ch: ch, done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	go s.run()
+	return s
+}
+
+// enqueue is called on the loop; the op's result runs on the sender.
+func (s *sender) enqueue(op sendOp) {
+	s.mu.Lock()
+	s.queue = append(s.queue, op)
+	s.mu.Unlock()
+	s.cond.Signal()
+}
+
+func (s *sender) run() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.closed {
+			s.cond.Wait()
+		}
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		op := s.queue[0]
+		s.queue[0] = sendOp{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		var err error
+		if op.disconnect {
+			err = s.ch.Disconnect(op.voluntary)
+		} else {
+			err = s.ch.Send(op.payload)
+		}
+		if op.result != nil {
+			op.result(err)
+		}
+	}
+}
+
+// flush lets the sender write what is queued, for at most wait, then
+// closes the channel (which also ends a write the primary does not read).
+func (s *sender) flush(wait time.Duration) {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-s.done:
+	case <-t.C:
+	}
+	s.ch.Close()
+	<-s.done
+}
