@@ -148,6 +148,9 @@ func (r *runtime) turn(mainPromise **goja.Promise) {
 			}
 			r.call(r.hooks.fireTimer, t.obj)
 		}
+		if l.stopped {
+			break
+		}
 		for _, f := range l.poll(len(l.immediates) == 0, r.alive) {
 			if l.stopped {
 				break
