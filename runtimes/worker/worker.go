@@ -9,11 +9,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/isowasm/isowasm/hostabi"
 	"github.com/isowasm/isowasm/runtimes/host"
 	"github.com/isowasm/isowasm/runtimes/js"
+	"github.com/isowasm/isowasm/runtimes/wasm"
 )
 
 // Main runs this process as a worker when the environment says it is one.
@@ -50,10 +54,25 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		code, err = js.Run(ctx, js.Config{
 			Script:  script,
 			Args:    args[2:],
+			Env:     Environ(),
 			Stdout:  stdout,
 			Stderr:  stderr,
 			Channel: ch,
 		})
+	case "wasm":
+		var opts wasmOptions
+		if opts, err = wasmOptionsFromEnv(getenv); err == nil {
+			code, err = wasm.Run(ctx, wasm.Config{
+				Module:           script,
+				Args:             args[2:],
+				Env:              Environ(),
+				Stdout:           stdout,
+				Stderr:           stderr,
+				Channel:          ch,
+				AllowDirs:        opts.allowDirs,
+				MemoryLimitPages: opts.memoryPages,
+			})
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "isowasm: worker %d: %v\n", cfg.WorkerID, err)
@@ -64,13 +83,55 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	return true, code
 }
 
+// Environ is a worker script's process.env: this process's environment
+// (the primary's process.env at fork time), without the variables that
+// connect it to the primary.
+func Environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, hostabi.EnvCookie+"=") && !strings.HasPrefix(kv, hostabi.EnvChannelFD+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // Kind names the runtime for a script by its extension: "js" or "wasm".
 func Kind(script string) (string, error) {
 	switch strings.ToLower(filepath.Ext(script)) {
 	case ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts":
 		return "js", nil
 	case ".wasm":
-		return "", fmt.Errorf("%s: compiled workers are not supported by this build yet", script)
+		return "wasm", nil
 	}
-	return "", fmt.Errorf("%s: unknown script type %q: give a .js, .mjs, .cjs, .ts or .mts file", script, filepath.Ext(script))
+	return "", fmt.Errorf("%s: unknown script type %q: give a .js, .mjs, .cjs, .ts, .mts or .wasm file", script, filepath.Ext(script))
+}
+
+// The primary passes a compiled worker's grants through the environment.
+const (
+	// EnvAllowDirs lists the directories a Wasm worker may use, one a
+	// line; each is "dir" or "hostdir:guestdir".
+	EnvAllowDirs = "ISOWASM_ALLOW_DIRS"
+	// EnvMemoryPages caps a Wasm worker's linear memory, in 64 KiB pages.
+	EnvMemoryPages = "ISOWASM_MEMORY_PAGES"
+)
+
+type wasmOptions struct {
+	allowDirs   []string
+	memoryPages uint32
+}
+
+func wasmOptionsFromEnv(getenv func(string) string) (wasmOptions, error) {
+	var o wasmOptions
+	if s := getenv(EnvAllowDirs); s != "" {
+		o.allowDirs = strings.Split(s, "\n")
+	}
+	if s := getenv(EnvMemoryPages); s != "" {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil || n == 0 {
+			return o, fmt.Errorf("%s=%q is not a number of pages", EnvMemoryPages, s)
+		}
+		o.memoryPages = uint32(n)
+	}
+	return o, nil
 }

@@ -1,0 +1,6 @@
+;; Declares a future ABI version.
+(module
+  (memory (export "memory") 1)
+  (func (export "isowasm_abi_v2"))
+  (func (export "isowasm_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "isowasm_on_message") (param i32 i32)))

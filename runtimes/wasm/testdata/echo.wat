@@ -1,0 +1,8 @@
+;; The smallest complete guest: sends every message back.
+(module
+  (import "isowasm" "send" (func $send (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "isowasm_abi_v1"))
+  (func (export "isowasm_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "isowasm_on_message") (param i32 i32)
+    (drop (call $send (local.get 0) (local.get 1)))))

@@ -1,0 +1,7 @@
+;; Imports from a module the host does not provide.
+(module
+  (import "env" "abort" (func (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "isowasm_abi_v1"))
+  (func (export "isowasm_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "isowasm_on_message") (param i32 i32)))
