@@ -1,7 +1,9 @@
 // Package engine is the isowasm primary: it forks worker processes (the same
 // executable re-run in worker mode), supervises them, exchanges frames with
 // them over a socket pair each, and publishes what happens as events with
-// isotropic-cluster's ClusterPrimary semantics (see SEMANTICS.md).
+// isotropic-cluster's ClusterPrimary semantics (see SEMANTICS.md). The
+// processes themselves (spawning, handshake, channel I/O, reaping) are
+// package engine/process; this package is the cluster built on them.
 //
 // # One loop
 //
@@ -30,19 +32,17 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/isowasm/isowasm/engine/internal/loop"
 	"github.com/isowasm/isowasm/engine/internal/pubsub"
+	"github.com/isowasm/isowasm/engine/process"
 )
 
 // Executor runs functions one at a time, in the order they were posted, on
@@ -83,36 +83,9 @@ type Config struct {
 	Executor Executor
 }
 
-const (
-	defaultHelloTimeout = 10 * time.Second
-	socketBuffer        = 4 << 20
-	// exitDrainTimeout bounds how long a dead worker's channel is read for
-	// what it wrote before exiting (a grandchild may hold the socket open).
-	exitDrainTimeout = 2 * time.Second
-)
-
-func (c Config) validate() (Config, error) {
-	if c.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("engine: finding this executable to run as workers: %w; set Config.Executable", err)
-		}
-		c.Executable = exe
-	}
-	fi, err := os.Stat(c.Executable)
-	switch {
-	case err != nil:
-		return c, fmt.Errorf("engine: worker executable: %w", err)
-	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
-		return c, fmt.Errorf("engine: worker executable %s is not an executable file", c.Executable)
-	case c.MaxFrameSize < 0:
-		return c, fmt.Errorf("engine: MaxFrameSize %d is negative", c.MaxFrameSize)
-	case c.HelloTimeout < 0:
-		return c, fmt.Errorf("engine: HelloTimeout %v is negative", c.HelloTimeout)
-	}
-	if c.HelloTimeout == 0 {
-		c.HelloTimeout = defaultHelloTimeout
-	}
+// withDefaults fills in the defaults of the engine's own fields; the
+// process group validates the others.
+func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,19 +97,18 @@ func (c Config) validate() (Config, error) {
 	}
 	c.WorkerArgs = append([]string(nil), c.WorkerArgs...)
 	c.Env = append([]string(nil), c.Env...)
-	return c, nil
+	return c
 }
 
 // Primary is a ClusterPrimary: it forks workers, tracks which are ready,
 // routes messages, replaces workers that die while it is active and shuts
 // them all down.
 type Primary struct {
-	cfg    Config
-	log    *slog.Logger
-	exec   Executor
-	own    *loop.Loop // the engine's loop, when Config.Executor is nil
-	cookie string
-	now    func() int64 // Date.now(), milliseconds
+	cfg  Config
+	log  *slog.Logger
+	exec Executor
+	own  *loop.Loop   // the engine's loop, when Config.Executor is nil
+	now  func() int64 // Date.now(), milliseconds
 
 	// Owned by the loop.
 	hub       *pubsub.Hub
@@ -149,14 +121,12 @@ type Primary struct {
 	readyList []*Worker // ready workers in ascending id order
 	rrStamps  map[string]map[*Worker]int64
 	handlers  map[string]func(*Event)
-	outMu     sync.Mutex // serialises lines forwarded from silent workers
 
 	// Safe from any goroutine.
-	procs      *registry
-	spawner    *spawner
-	wg         sync.WaitGroup // reader, writer, waiter and pipe goroutines
-	isDestroy  atomic.Bool    // mirrors destroyed for Close
-	done       chan struct{}  // closed with destroyComplete
+	group      *process.Group
+	outMu      sync.Mutex    // serialises lines forwarded from silent workers
+	isDestroy  atomic.Bool   // mirrors destroyed for Close
+	done       chan struct{} // closed with destroyComplete
 	closed     atomic.Bool
 	closeOnce  sync.Once
 	closeDone  chan struct{}
@@ -165,19 +135,20 @@ type Primary struct {
 
 // New validates cfg and returns an active primary with no workers.
 func New(cfg Config) (*Primary, error) {
-	cfg, err := cfg.validate()
+	cfg = cfg.withDefaults()
+	group, err := process.NewGroup(process.Config{
+		Executable:   cfg.Executable,
+		Env:          cfg.Env,
+		MaxFrameSize: cfg.MaxFrameSize,
+		HelloTimeout: cfg.HelloTimeout,
+	})
 	if err != nil {
-		return nil, err
-	}
-	var c [16]byte
-	if _, err := rand.Read(c[:]); err != nil {
-		return nil, fmt.Errorf("engine: making the worker cookie: %w", err)
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	p := &Primary{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		exec:      cfg.Executor,
-		cookie:    hex.EncodeToString(c[:]),
 		now:       func() int64 { return time.Now().UnixMilli() },
 		hub:       pubsub.New(),
 		active:    true,
@@ -185,12 +156,11 @@ func New(cfg Config) (*Primary, error) {
 		ready:     map[int]*Worker{},
 		rrStamps:  map[string]map[*Worker]int64{},
 		handlers:  map[string]func(*Event){},
-		procs:     newRegistry(),
+		group:     group,
 		done:      make(chan struct{}),
 		closeDone: make(chan struct{}),
 	}
 	p.defineEvents()
-	p.spawner = startSpawner()
 	if p.exec == nil {
 		p.own = loop.Start()
 		p.exec = p.own
@@ -253,16 +223,18 @@ func (p *Primary) close(ctx context.Context) error {
 			}
 		})
 	}
-	if err == nil && !p.procs.waitIdle(ctx) {
+	gctx := ctx
+	if err != nil { // no graceful shutdown: kill the workers now
+		var cancel context.CancelFunc
+		gctx, cancel = context.WithCancel(context.Background())
+		cancel()
+	}
+	if gerr := p.group.Close(gctx); gerr != nil && err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		err = fmt.Errorf("engine: closing the primary: %w; killed the workers still running", err)
 	}
-	p.procs.shut()
-	p.procs.waitIdle(context.Background()) // SIGKILLed: they exit
-	p.spawner.stop()
-	p.wg.Wait()
 	p.closed.Store(true)
 	if p.own != nil {
 		p.own.Stop()

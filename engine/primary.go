@@ -3,7 +3,6 @@ package engine
 import (
 	"math"
 	"slices"
-	"syscall"
 
 	"github.com/isowasm/isowasm/hostabi/frame"
 )
@@ -121,7 +120,7 @@ func (p *Primary) Send(message any, to ...any) *Delivery {
 		case encErr != nil:
 			d.settle(&SendError{WorkerID: w.id, Message: message, Err: encErr})
 		default:
-			w.write(frame.Message(payload), func(err error) {
+			w.write(payload, func(err error) {
 				if err != nil {
 					err = &SendError{WorkerID: w.id, Message: message, Err: err}
 				}
@@ -168,22 +167,26 @@ func (p *Primary) forkOne() {
 	p.nextID++
 	w := &Worker{p: p, id: p.nextID, state: "none", connected: true}
 	p.cluster[w.id] = w
-	pr, err := p.spawn(w)
+	// Posted before the process starts, so that workerFork comes before
+	// anything the process layer posts for the worker.
+	var startErr error
+	p.post(func() {
+		p.publish(&Event{Name: "workerFork", Worker: w})
+		if startErr != nil {
+			w.EmitError(startErr)
+		}
+	})
+	pr, err := p.startProcess(w)
 	if err != nil {
 		// Node's child process emits only 'error' then: no disconnect, no
 		// exit. Unlike Node, the worker leaves the cluster set so that a
 		// shutDown can still complete.
+		startErr = err
 		w.connected, w.dead, w.state = false, true, "dead"
 		p.removeFromCluster(w)
-		p.post(func() {
-			p.publish(&Event{Name: "workerFork", Worker: w})
-			w.EmitError(err)
-		})
 		return
 	}
-	w.proc, w.pid = pr, pr.cmd.Process.Pid
-	p.post(func() { p.publish(&Event{Name: "workerFork", Worker: w}) })
-	pr.run(p, w) // after the post: what the worker sends comes after workerFork
+	w.proc, w.pid = pr, pr.PID()
 }
 
 // removeFromCluster is Node's removeWorker: the worker leaves
@@ -243,16 +246,16 @@ func (p *Primary) onListening(w *Worker, l *frame.Listening) {
 	p.publish(&Event{Name: "workerListening", Worker: w, Address: l})
 }
 
+// onProtocolError: the worker broke the protocol; the process layer has
+// already killed it, and its disconnect and exit follow.
 func (p *Primary) onProtocolError(w *Worker, err error) {
-	p.log.Error("killing worker", "workerId", w.id, "error", err)
-	_ = w.Kill(syscall.SIGKILL)
+	p.log.Error("killed worker", "workerId", w.id, "error", err)
 	w.EmitError(err)
 }
 
 // onDisconnect is Node's handler of the child's 'disconnect'.
 func (p *Primary) onDisconnect(w *Worker) {
 	w.connected = false
-	w.proc.out.close()
 	if w.dead {
 		p.removeFromCluster(w)
 	}

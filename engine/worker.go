@@ -1,11 +1,10 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"syscall"
 
+	"github.com/isowasm/isowasm/engine/process"
 	"github.com/isowasm/isowasm/hostabi/frame"
 )
 
@@ -15,7 +14,7 @@ type Worker struct {
 	p    *Primary
 	id   int
 	pid  int
-	proc *proc // nil when the process could not be started
+	proc *process.Process // nil when the process could not be started
 
 	state                 string
 	connected             bool
@@ -53,18 +52,18 @@ func (w *Worker) Send(message any) *Delivery {
 		d.settle(fmt.Errorf("engine: encoding a message for worker %d: %w", w.id, err))
 		return d
 	}
-	w.write(frame.Message(payload), d.settle)
+	w.write(payload, d.settle)
 	return d
 }
 
-// write queues f for the worker's channel; done gets the result on the
-// writer goroutine (or at once).
-func (w *Worker) write(f frame.Frame, done func(error)) {
+// write queues a message for the worker's channel; done gets the result on
+// the writer goroutine (or at once).
+func (w *Worker) write(payload []byte, done func(error)) {
 	if !w.connected || w.proc == nil {
 		done(ErrChannelClosed)
 		return
 	}
-	w.proc.out.push(outItem{f: f, done: done})
+	w.proc.Send(payload, func(err error) { done(channelErr(err)) })
 }
 
 // Disconnect asks the worker to close its servers and its channel, and
@@ -73,7 +72,7 @@ func (w *Worker) write(f frame.Frame, done func(error)) {
 func (w *Worker) Disconnect() {
 	w.exitedAfterDisconnect = true
 	if w.connected && w.proc != nil {
-		w.proc.out.push(outItem{f: frame.Frame{Type: frame.TypeDisconnect}})
+		w.proc.Disconnect()
 	} else {
 		w.p.post(func() { w.EmitError(ErrChannelClosed) })
 	}
@@ -86,8 +85,8 @@ func (w *Worker) Kill(sig syscall.Signal) error {
 	if w.dead || w.proc == nil {
 		return nil
 	}
-	if err := w.proc.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("engine: sending %s to worker %d: %w", sig, w.id, err)
+	if err := w.proc.Kill(sig); err != nil {
+		return fmt.Errorf("engine: %w", err)
 	}
 	return nil
 }

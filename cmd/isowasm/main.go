@@ -55,6 +55,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: "isowasm starts a primary that forks worker processes; each runs a JavaScript\n" +
 			"script (goja) written against isotropic-cluster's ClusterWorker, and talks to the\n" +
 			"primary with CBOR frames.\n\n" +
+			"   isowasm run app.js                   app.js is the primary (ClusterPrimary), forking its workers\n" +
 			"   isowasm run --workers 4 worker.js    the default primary with 4 workers",
 		Version:         version(),
 		HideVersion:     true,

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/isowasm/isowasm/internal/proctest"
+	"github.com/isowasm/isowasm/engine/enginetest"
 )
 
 // bin is the isowasm binary built once for these tests, run as a user would.
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	if bin, err = proctest.BuildIsowasm(dir); err != nil {
+	if bin, err = enginetest.BuildIsowasm(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -38,15 +38,15 @@ func TestMain(m *testing.M) {
 type cluster struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stdout *proctest.Lines
-	stderr *proctest.Lines
+	stdout *enginetest.Lines
+	stderr *enginetest.Lines
 	done   chan error
 }
 
 func start(t *testing.T, args ...string) *cluster {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	c := &cluster{t: t, cmd: cmd, stdout: proctest.NewLines(), stderr: proctest.NewLines(), done: make(chan error, 1)}
+	c := &cluster{t: t, cmd: cmd, stdout: enginetest.NewLines(), stderr: enginetest.NewLines(), done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func TestRunHelloFourWorkers(t *testing.T) {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}
 	for id, pid := range pids {
-		if proctest.Alive(pid) {
+		if enginetest.Alive(pid) {
 			t.Errorf("worker %d (pid %d) left running", id, pid)
 		}
 	}
@@ -142,7 +142,7 @@ func TestKilledPrimaryTakesWorkersWithIt(t *testing.T) {
 	c.cmd.Process.Kill()
 	c.wait()
 	for id, pid := range pids {
-		if !proctest.WaitGone(pid, 10*time.Second) {
+		if !enginetest.WaitGone(pid, 10*time.Second) {
 			t.Errorf("worker %d (pid %d) outlived its primary", id, pid)
 		}
 	}
@@ -187,7 +187,7 @@ func TestBadScriptsFailAtOnce(t *testing.T) {
 		{"missing script", []string{"run", "nope.js"}, "nope.js: no such file"},
 		{"unknown extension", []string{"run", writeScript(t, "w.py", "print(1)")}, `unknown script type ".py"`},
 		{"unresolvable import", []string{"run", missingImport}, `no-such-package-here`},
-		{"no script", []string{"run"}, "give a worker script"},
+		{"no script", []string{"run"}, "give a script"},
 		{"zero workers", []string{"run", "-w", "0", "../../examples/hello/worker.js"}, "--workers must be at least 1"},
 	}
 	for _, tt := range tests {
@@ -220,7 +220,7 @@ func TestHelpAndVersion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"--help"}, []string{"USAGE", "run", "version"}},
-		{[]string{"run", "--help"}, []string{"--workers", "--silent", "SCRIPT [ARGS...]"}},
+		{[]string{"run", "--help"}, []string{"--workers", "--silent", "SCRIPT [ARGS...]", "primary script"}},
 		{[]string{"version"}, []string{"isowasm ", "github.com/dop251/goja"}},
 	}
 	for _, tt := range tests {
@@ -258,5 +258,148 @@ func TestMainInProcess(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "isowasm ") {
 		t.Fatalf("version output %q", out.String())
+	}
+}
+
+// A primary script is run as the primary itself (no --workers): it forks two
+// workers of its worker script, exchanges messages with them, shuts down and
+// ends with its own exit code, leaving no worker behind.
+func TestRunPrimaryScript(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"primary.js": `
+import _ClusterPrimary from 'isotropic-cluster/lib/cluster-primary.js';
+import _process from 'node:process';
+
+const replies = [];
+const primary = _ClusterPrimary({
+    workerArgs: ['--greeting', 'hello'],
+    workerScript: ` + "`${import.meta.dirname}/worker.js`" + `
+});
+primary.after('workerFork', ({data: {worker}}) => {
+    console.log('forked ' + worker.id + ' pid ' + worker.process.pid);
+});
+primary.after('workerReady', () => {
+    if (primary.workers.length === 2) {
+        primary.send({message: {type: 'ask', n: 21}}).then(sent => console.log('asked ' + sent.length));
+    }
+});
+primary.after('workerMessage', ({data: {message, worker}}) => {
+    if (message && message.type === 'answer') {
+        replies.push(worker.id + ':' + message.n + ':' + message.greeting);
+        if (replies.length === 2) {
+            console.log('replies ' + replies.sort().join(' '));
+            primary.shutDown();
+        }
+    }
+});
+primary.after('workerExit', ({data: {code, signal, worker}}) => {
+    console.log('exit ' + worker.id + ' ' + code + ' ' + signal + ' ' + worker.exitedAfterDisconnect);
+});
+primary.after('shutDownComplete', () => {
+    console.log('shut down');
+    _process.exitCode = 3;
+});
+primary.fork({workerCount: 2});
+`,
+		"worker.js": `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+import _process from 'node:process';
+
+const worker = _ClusterWorker();
+worker.after('primaryMessage', ({data: {message}}) => {
+    if (message.type === 'ask') {
+        worker.send({message: {type: 'answer', n: message.n * 2, greeting: _process.argv[3]}});
+    }
+});
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := start(t, "run", filepath.Join(dir, "primary.js"))
+	if code := c.wait(); code != 3 {
+		t.Fatalf("exit code %d, want the script's 3", code)
+	}
+	out := c.stdout.String()
+	for _, want := range []string{
+		"asked 2\n",
+		"replies 1:42:hello 2:42:hello\n",
+		"exit 1 0 null true\n",
+		"exit 2 0 null true\n",
+		"shut down\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	if strings.Index(out, "shut down") < strings.LastIndex(out, "replies") {
+		t.Error("shut down before the replies")
+	}
+	pids := regexp.MustCompile(`forked (\d) pid (\d+)`).FindAllStringSubmatch(out, -1)
+	if len(pids) != 2 {
+		t.Fatalf("forked lines %q", pids)
+	}
+	for _, m := range pids {
+		pid, _ := strconv.Atoi(m[2])
+		if !enginetest.WaitGone(pid, 10*time.Second) {
+			t.Errorf("worker %s (pid %d) outlived the primary script", m[1], pid)
+		}
+	}
+	if s := c.stderr.String(); s != "" {
+		t.Errorf("stderr:\n%s", s)
+	}
+}
+
+// A primary script killed by a signal it does not handle ends as Node's
+// would (128+signal) and takes its workers with it.
+func TestPrimaryScriptSignal(t *testing.T) {
+	dir := t.TempDir()
+	primary := filepath.Join(dir, "primary.js")
+	if err := os.WriteFile(primary, []byte(`
+import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+    cluster.fork().on('online', function () { console.log('online pid ' + this.process.pid); });
+} else {
+    setInterval(() => {}, 1000);
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := start(t, "run", primary)
+	c.stdout.Wait(t, "online pid ")
+	m := regexp.MustCompile(`online pid (\d+)`).FindStringSubmatch(c.stdout.String())
+	pid, _ := strconv.Atoi(m[1])
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if code := c.wait(); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	if !enginetest.WaitGone(pid, 10*time.Second) {
+		t.Errorf("worker (pid %d) outlived the primary script", pid)
+	}
+}
+
+// --workers always runs the default primary, even for a primary script
+// (which then runs as each worker); --silent is refused for a primary script.
+func TestPrimaryScriptFlags(t *testing.T) {
+	primary := writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+if (cluster.isWorker) {
+    console.log('worker ' + cluster.worker.id);
+    process.send('ready');
+}
+`)
+	c := start(t, "run", "--workers", "1", primary)
+	c.stderr.Wait(t, "1 of 1 workers ready")
+	c.stdout.Wait(t, "worker 1")
+	c.cmd.Process.Signal(syscall.SIGINT)
+	if code := c.wait(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+
+	out, err := exec.Command(bin, "run", "--silent", primary).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !bytes.Contains(out, []byte("is a primary script: --silent is for the default primary")) {
+		t.Errorf("--silent with a primary script: %v\n%s", err, out)
 	}
 }

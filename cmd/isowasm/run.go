@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/isowasm/isowasm/engine"
+	"github.com/isowasm/isowasm/engine/process"
 	"github.com/isowasm/isowasm/runtimes/js"
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
@@ -26,31 +27,51 @@ const shutdownGrace = 10 * time.Second
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a cluster: a primary that forks workers running SCRIPT",
+		Usage:     "run a cluster: a primary script, or the default primary forking workers that run SCRIPT",
 		ArgsUsage: "SCRIPT [ARGS...]",
-		Description: "The default primary forks --workers workers, each running SCRIPT with ARGS\n" +
-			"(process.argv.slice(2) in the worker). It logs each worker's life on stderr,\n" +
-			"replaces a worker that dies, answers a {type: 'ping', ...} message with the\n" +
-			"same message typed 'pong', and on Ctrl-C or SIGTERM shuts the cluster down\n" +
-			"gracefully (a second Ctrl-C kills the workers at once).",
+		Description: "A primary script (one that imports isotropic-cluster/lib/cluster-primary.js or\n" +
+			"node:cluster) is run as the primary itself, as `node SCRIPT` would run it: it\n" +
+			"forks its workers (itself again, or its workerScript) and isowasm exits with its\n" +
+			"exit code. No worker outlives it. Signals are the script's to handle\n" +
+			"(process.on('SIGINT')); without a handler it ends as Node's would.\n\n" +
+			"Any other script is a worker script: the default primary forks --workers workers,\n" +
+			"each running SCRIPT with ARGS (process.argv.slice(2) in the worker). It logs\n" +
+			"each worker's life on stderr, replaces a worker that dies, answers a\n" +
+			"{type: 'ping', ...} message with the same message typed 'pong', and on Ctrl-C\n" +
+			"or SIGTERM shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
+			"workers at once). Giving --workers always runs the default primary, even\n" +
+			"for a primary script (which then runs as each worker).",
 		Flags: []cli.Flag{
 			&cli.IntFlag{
-				Name:    "workers",
-				Aliases: []string{"w"},
-				Usage:   "how many workers to fork",
-				Value:   runtime.NumCPU(),
+				Name:        "workers",
+				Aliases:     []string{"w"},
+				Usage:       "run the default primary with this many workers (a primary script runs as its own primary unless this is given)",
+				Value:       runtime.NumCPU(),
+				DefaultText: "the number of CPUs",
 			},
 			&cli.BoolFlag{
 				Name:  "silent",
-				Usage: "pipe the workers' stdout and stderr to the primary instead of the terminal (the default primary drops them)",
+				Usage: "default primary: pipe the workers' stdout and stderr to the primary instead of the terminal (it drops them)",
 			},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return errors.New("run: give a worker script, for example: isowasm run --workers 4 worker.js")
+				return errors.New("run: give a script, for example: isowasm run app.js, or isowasm run --workers 4 worker.js")
+			}
+			script := c.Args().First()
+			if !c.IsSet("workers") && isPrimaryScript(script) {
+				if c.IsSet("silent") {
+					return fmt.Errorf("run: %s is a primary script: --silent is for the default primary; set workerSilent in the script instead", script)
+				}
+				return runPrimary(c.Context, primaryOptions{
+					script: script,
+					args:   c.Args().Tail(),
+					stdout: c.App.Writer,
+					stderr: c.App.ErrWriter,
+				})
 			}
 			opts := runOptions{
-				script:  c.Args().First(),
+				script:  script,
 				args:    c.Args().Tail(),
 				workers: c.Int("workers"),
 				silent:  c.Bool("silent"),
@@ -250,6 +271,69 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	}
 	_ = p.Close(grace)
 	logf("stopped in %s", since(start))
+	return nil
+}
+
+// isPrimaryScript reports whether script is a JavaScript cluster primary.
+// A script that cannot be read or built is not: the default primary's
+// checks report what is wrong with it.
+func isPrimaryScript(script string) bool {
+	if kind, err := worker.Kind(script); err != nil || kind != "js" {
+		return false
+	}
+	info, err := js.Inspect(script, "")
+	return err == nil && info.Primary
+}
+
+type primaryOptions struct {
+	script         string
+	args           []string
+	stdout, stderr io.Writer
+	// signals, when set, replaces the process's SIGINT/SIGTERM (tests).
+	signals <-chan os.Signal
+}
+
+// runPrimary runs a primary script in this process, its node:cluster
+// forking workers on an engine/process group, and ends with its exit code.
+func runPrimary(ctx context.Context, opts primaryOptions) error {
+	abs, err := filepath.Abs(opts.script)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	procs, err := newJSProcesses(process.Config{})
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	signals := opts.signals
+	if signals == nil {
+		ch := make(chan os.Signal, 2)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		signals = ch
+	}
+	code, err := js.Run(ctx, js.Config{
+		Script:    abs,
+		Args:      opts.args,
+		Env:       os.Environ(),
+		Stdout:    opts.stdout,
+		Stderr:    opts.stderr,
+		Processes: procs,
+		Signals:   signals,
+	})
+	// No worker outlives the script: the runtime has killed those still
+	// running; reap them, and kill any that are left.
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = procs.Close(now)
+	if err != nil {
+		fmt.Fprintf(opts.stderr, "isowasm: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	if code != 0 {
+		return exitError{code}
+	}
 	return nil
 }
 

@@ -1,6 +1,6 @@
-// Package proctest helps tests that run isowasm processes: it watches their
+// Package enginetest helps tests that run isowasm processes: it watches their
 // output for text and tells when a process is gone, without sleeping.
-package proctest
+package enginetest
 
 import (
 	"errors"

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/isowasm/isowasm/engine/process"
+	"github.com/isowasm/isowasm/hostabi/frame"
+	"github.com/isowasm/isowasm/runtimes/js"
+)
+
+// jsProcesses starts the workers a primary script's node:cluster forks, as
+// isowasm worker processes on an engine/process group: each runs
+// [isowasm, spec.Exec, spec.Args...], so that runtimes/worker runs spec.Exec
+// in the runtime that fits it.
+type jsProcesses struct {
+	g *process.Group
+}
+
+var _ js.Processes = (*jsProcesses)(nil)
+
+// newJSProcesses makes the group; cfg.Executable "" is this executable.
+func newJSProcesses(cfg process.Config) (*jsProcesses, error) {
+	g, err := process.NewGroup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &jsProcesses{g: g}, nil
+}
+
+// Close waits for the workers until ctx is done, then kills those left.
+func (j *jsProcesses) Close(ctx context.Context) error { return j.g.Close(ctx) }
+
+// exitedAfterDisconnecter is the optional event of a worker that says it
+// leaves on purpose (its own cluster.worker.disconnect()).
+type exitedAfterDisconnecter interface{ ExitedAfterDisconnect() }
+
+// Start implements js.Processes.
+func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerProcess, error) {
+	h := process.Handlers{
+		Online: ev.Online,
+		Message: func(payload []byte) error {
+			if err := frame.Valid(payload); err != nil {
+				return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
+			}
+			ev.Message(payload)
+			return nil
+		},
+		Listening: func(l frame.Listening) {
+			ev.Listening(l.Address, l.Port, l.AddressType)
+		},
+		ProtocolError: ev.ProtocolError,
+		Disconnect:    ev.Disconnect,
+		Exit:          ev.Exit,
+		// The group reuses its line buffer; the events own what they get.
+		Stdout: func(line []byte) { ev.Stdout(bytes.Clone(line)) },
+		Stderr: func(line []byte) { ev.Stderr(bytes.Clone(line)) },
+	}
+	if x, ok := ev.(exitedAfterDisconnecter); ok {
+		h.ExitedAfterDisconnect = x.ExitedAfterDisconnect
+	}
+	pr, err := j.g.Start(process.Spec{
+		ID:     spec.ID,
+		Args:   append([]string{spec.Exec}, spec.Args...),
+		Env:    spec.Env,
+		Dir:    spec.Cwd,
+		Silent: spec.Silent,
+	}, h)
+	if err != nil {
+		return nil, err
+	}
+	return jsWorker{pr}, nil
+}
+
+// jsWorker is a started worker process, as js.WorkerProcess.
+type jsWorker struct{ pr *process.Process }
+
+func (w jsWorker) PID() int { return w.pr.PID() }
+
+func (w jsWorker) Send(payload []byte, done func(error)) { w.pr.Send(payload, done) }
+
+func (w jsWorker) Disconnect() { w.pr.Disconnect() }
+
+// Kill sends the signal named ("SIGTERM"; "" is SIGTERM, as Node's
+// kill()); a process already gone is no error.
+func (w jsWorker) Kill(signal string) error {
+	sig := syscall.SIGTERM
+	if signal != "" {
+		if sig = unix.SignalNum(signal); sig == 0 {
+			return fmt.Errorf("run: unknown signal %q", signal)
+		}
+	}
+	return w.pr.Kill(sig)
+}

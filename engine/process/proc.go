@@ -1,0 +1,393 @@
+package process
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/isowasm/isowasm/hostabi/frame"
+)
+
+type unixConn = net.UnixConn
+
+func fileConn(f *os.File) (*unixConn, error) {
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UnixConn), nil
+}
+
+// Process is one started process: its channel, its pipes and its exit. Its
+// methods are safe from any goroutine.
+type Process struct {
+	g    *Group
+	id   int
+	pid  int
+	h    Handlers
+	hmu  sync.Mutex // one handler at a time
+	cmd  *exec.Cmd
+	conn *unixConn
+	out  *outbox
+
+	pipes      []*os.File // read ends of a silent process's stdout and stderr
+	readerDone chan struct{}
+	pipesDone  sync.WaitGroup
+}
+
+// ID is the worker id the process was started with (Spec.ID).
+func (pr *Process) ID() int { return pr.id }
+
+// PID is the process id.
+func (pr *Process) PID() int { return pr.pid }
+
+// Send queues one message frame carrying payload (CBOR). done, if not nil,
+// is called once with the result: nil when the frame is written,
+// ErrChannelClosed, or a *frame.SizeError for a frame over the limit (the
+// channel survives that). It is called on the writer goroutine, or at once
+// when the channel is already closed. Frames are written in Send order.
+func (pr *Process) Send(payload []byte, done func(error)) {
+	pr.out.push(outItem{f: frame.Message(payload), done: done})
+}
+
+// Disconnect asks the process to close its servers and then its channel
+// (a TypeDisconnect frame, queued after what was sent before). Handlers'
+// Disconnect follows when the process has closed it.
+func (pr *Process) Disconnect() {
+	pr.out.push(outItem{f: frame.Frame{Type: frame.TypeDisconnect}})
+}
+
+// Kill sends sig to the process. A process already reaped is left alone.
+func (pr *Process) Kill(sig syscall.Signal) error {
+	if err := pr.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("process: sending %s to worker %d: %w", unix.SignalName(sig), pr.id, err)
+	}
+	return nil
+}
+
+// call runs a handler, one at a time for the process.
+func (pr *Process) call(fn func()) {
+	pr.hmu.Lock()
+	defer pr.hmu.Unlock()
+	fn()
+}
+
+// run starts the goroutines of a spawned process.
+func (pr *Process) run() {
+	g := pr.g // g.wg already counts these goroutines (spawn)
+	for i, f := range pr.pipes {
+		fn := pr.h.Stdout
+		if i == 1 {
+			fn = pr.h.Stderr
+		}
+		pr.pipesDone.Add(1)
+		go func() {
+			defer g.wg.Done()
+			defer pr.pipesDone.Done()
+			pr.forwardLines(f, fn)
+		}()
+	}
+	go pr.read()
+	go pr.write()
+	go pr.waitExit()
+}
+
+// forwardLines passes a silent process's output on a line at a time, so
+// that a caller merging several processes' output does not interleave
+// their lines.
+func (pr *Process) forwardLines(f *os.File, fn func([]byte)) {
+	defer f.Close()
+	br := bufio.NewReaderSize(f, lineBuffer)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 && fn != nil {
+			pr.call(func() { fn(line) })
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+// read owns the reading side of the channel: the Hello, then every frame;
+// then the disconnect.
+func (pr *Process) read() {
+	defer pr.g.wg.Done()
+	defer close(pr.readerDone)
+	r := frame.NewReader(pr.conn, pr.g.cfg.MaxFrameSize)
+	err := pr.readHello(r)
+	if err == nil {
+		err = pr.readFrames(r)
+	}
+	broken := err != nil && !cleanEnd(err)
+	if broken {
+		// Killed before its channel closes, so that it cannot exit on its
+		// own first: a process that broke the protocol always ends SIGKILLed.
+		_ = pr.cmd.Process.Kill()
+	}
+	pr.conn.Close()
+	pr.out.close()
+	if broken {
+		perr := &ProtocolError{ID: pr.id, Err: err}
+		if fn := pr.h.ProtocolError; fn != nil {
+			pr.call(func() { fn(perr) })
+		}
+	}
+	if fn := pr.h.Disconnect; fn != nil {
+		pr.call(fn)
+	}
+}
+
+// cleanEnd tells a channel that ended (the process closed it or died, or we
+// closed it) from one that broke the protocol.
+func cleanEnd(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (pr *Process) readHello(r *frame.Reader) error {
+	timeout := pr.g.cfg.HelloTimeout
+	_ = pr.conn.SetReadDeadline(time.Now().Add(timeout))
+	f, err := r.Read()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("no hello within %v", timeout)
+	}
+	if err != nil {
+		return err
+	}
+	if f.Type != frame.TypeHello {
+		return fmt.Errorf("first frame is %s, not hello", f.Type)
+	}
+	var h frame.Hello
+	if err := f.Decode(&h); err != nil {
+		return err
+	}
+	switch {
+	case h.Cookie != pr.g.cookie:
+		return errors.New("hello with a wrong cookie: not a worker of this primary")
+	case h.Version != frame.Version:
+		return fmt.Errorf("hello for protocol version %d, want %d", h.Version, frame.Version)
+	case h.WorkerID != pr.id:
+		return fmt.Errorf("hello from worker id %d on the channel of worker %d", h.WorkerID, pr.id)
+	}
+	_ = pr.conn.SetReadDeadline(time.Time{})
+	if fn := pr.h.Online; fn != nil {
+		pr.call(fn)
+	}
+	return nil
+}
+
+func (pr *Process) readFrames(r *frame.Reader) error {
+	h := &pr.h
+	for {
+		f, err := r.Read()
+		if err != nil {
+			return err
+		}
+		switch f.Type {
+		case frame.TypeMessage:
+			if h.Message == nil {
+				if err := frame.Valid(f.Body); err != nil {
+					return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
+				}
+				continue
+			}
+			pr.call(func() { err = h.Message(f.Body) })
+			if err != nil {
+				return err
+			}
+		case frame.TypeExitedAfterDisconnect:
+			if h.ExitedAfterDisconnect != nil {
+				pr.call(h.ExitedAfterDisconnect)
+			}
+		case frame.TypeListening:
+			var l frame.Listening
+			if err := f.Decode(&l); err != nil {
+				return err
+			}
+			if h.Listening != nil {
+				pr.call(func() { h.Listening(l) })
+			}
+		case frame.TypeError:
+			var pb frame.Problem
+			if err := f.Decode(&pb); err != nil {
+				return err
+			}
+			if h.Problem != nil {
+				pr.call(func() { h.Problem(pb) })
+			}
+		default:
+			return fmt.Errorf("%w: unexpected %s frame", frame.ErrMalformed, f.Type)
+		}
+	}
+}
+
+// write owns the writing side of the channel: it writes queued frames in
+// order and reports each result.
+func (pr *Process) write() {
+	defer pr.g.wg.Done()
+	fw := frame.NewWriter(pr.conn, pr.g.cfg.MaxFrameSize)
+	broken := false
+	for {
+		items, ok := pr.out.take()
+		if !ok {
+			return
+		}
+		for _, it := range items {
+			var err error
+			if broken {
+				err = ErrChannelClosed
+			} else if err = fw.Write(it.f); err != nil && !errors.Is(err, frame.ErrTooLarge) {
+				// Anything but an oversize frame leaves the channel unusable.
+				broken = true
+				err = ErrChannelClosed
+			}
+			if it.done != nil {
+				it.done(err)
+			}
+		}
+	}
+}
+
+// waitExit owns the process: it reaps it, lets the reader and the pipes
+// drain what the process wrote before dying, and reports the exit.
+func (pr *Process) waitExit() {
+	defer pr.g.wg.Done()
+	_ = pr.cmd.Wait()
+	code, signal := -1, ""
+	if ws, ok := pr.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		signal = unix.SignalName(ws.Signal())
+	} else {
+		code = pr.cmd.ProcessState.ExitCode()
+	}
+	drained := make(chan struct{})
+	go func() { // owned here: it ends before waitExit returns
+		<-pr.readerDone
+		pr.pipesDone.Wait()
+		close(drained)
+	}()
+	t := time.NewTimer(exitDrainTimeout)
+	select {
+	case <-drained:
+	case <-t.C:
+		// Something else holds the process's ends open: stop reading.
+		pr.conn.Close()
+		closeAll(pr.pipes...)
+		<-drained
+	}
+	t.Stop()
+	pr.g.exited(pr)
+	if fn := pr.h.Exit; fn != nil {
+		pr.call(func() { fn(code, signal) })
+	}
+}
+
+// startSpawner and the spawner: every process is started from one
+// goroutine locked to its OS thread for its whole life. Linux delivers a
+// child's parent-death signal when the thread that forked it ends, and the
+// Go runtime retires idle threads: a fork from an ordinary goroutine could
+// kill a healthy worker later. The thread ends only when the spawner stops,
+// after Close has reaped every process.
+type spawner struct {
+	reqs chan spawnReq
+	done chan struct{}
+}
+
+type spawnReq struct {
+	cmd   *exec.Cmd
+	reply chan error
+}
+
+func startSpawner() *spawner {
+	s := &spawner{reqs: make(chan spawnReq), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		for r := range s.reqs {
+			r.reply <- r.cmd.Start()
+		}
+	}()
+	return s
+}
+
+func (s *spawner) start(cmd *exec.Cmd) error {
+	reply := make(chan error, 1)
+	s.reqs <- spawnReq{cmd: cmd, reply: reply}
+	return <-reply
+}
+
+func (s *spawner) stop() {
+	close(s.reqs)
+	<-s.done
+}
+
+// outbox is a process's queue of frames to write; pushing never blocks.
+type outbox struct {
+	mu     sync.Mutex
+	items  []outItem
+	closed bool
+	wake   chan struct{}
+}
+
+type outItem struct {
+	f    frame.Frame
+	done func(error) // called on the writer goroutine
+}
+
+func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
+
+func (o *outbox) push(it outItem) {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		if it.done != nil {
+			it.done(ErrChannelClosed)
+		}
+		return
+	}
+	o.items = append(o.items, it)
+	o.mu.Unlock()
+	o.signal()
+}
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for queued items; false once closed and empty.
+func (o *outbox) take() ([]outItem, bool) {
+	for {
+		o.mu.Lock()
+		items, closed := o.items, o.closed
+		o.items = nil
+		o.mu.Unlock()
+		if len(items) > 0 {
+			return items, true
+		}
+		if closed {
+			return nil, false
+		}
+		<-o.wake
+	}
+}
+
+// close refuses further items; those queued are still written (or fail).
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	o.signal()
+}
