@@ -34,78 +34,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cluster is a running `isowasm run` whose stderr log is watched line by line.
-type cluster struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdout *enginetest.Lines
-	stderr *enginetest.Lines
-	done   chan error
-}
-
-func start(t *testing.T, args ...string) *cluster {
+func start(t *testing.T, args ...string) *enginetest.Run {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	c := &cluster{t: t, cmd: cmd, stdout: enginetest.NewLines(), stderr: enginetest.NewLines(), done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = c.stdout, c.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-c.done
-		if t.Failed() {
-			t.Logf("stdout:\n%s\nstderr:\n%s", c.stdout, c.stderr)
-		}
-	})
-	return c
-}
-
-var pidLine = regexp.MustCompile(`worker (\d+) forked \(pid (\d+)\)`)
-
-// pids are the worker pids the log has announced so far, by worker id.
-func (c *cluster) pids() map[int]int {
-	pids := map[int]int{}
-	for _, m := range pidLine.FindAllStringSubmatch(c.stderr.String(), -1) {
-		id, _ := strconv.Atoi(m[1])
-		pid, _ := strconv.Atoi(m[2])
-		pids[id] = pid
-	}
-	return pids
-}
-
-func (c *cluster) wait() int {
-	c.t.Helper()
-	select {
-	case err := <-c.done:
-		c.done <- err
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(20 * time.Second):
-		c.t.Fatal("isowasm did not exit")
-		return -1
-	}
+	return enginetest.Start(t, "", bin, args...)
 }
 
 func TestRunHelloFourWorkers(t *testing.T) {
 	c := start(t, "run", "--workers", "4", "../../examples/hello/worker.js")
-	c.stderr.Wait(t, "4 of 4 workers ready")
+	c.Stderr.Wait(t, "4 of 4 workers ready")
 	for id := 1; id <= 4; id++ {
 		// Messages both ways: each worker pinged the primary and logs its pong.
-		c.stdout.Wait(t, fmt.Sprintf("worker %d: hello! the primary answered", id))
+		c.Stdout.Wait(t, fmt.Sprintf("worker %d: hello! the primary answered", id))
 	}
-	pids := c.pids()
+	pids := c.PIDs()
 	if len(pids) != 4 {
 		t.Fatalf("pids %v", pids)
 	}
-	c.cmd.Process.Signal(syscall.SIGINT)
-	if code := c.wait(); code != 0 {
+	c.Signal(syscall.SIGINT)
+	if code := c.Wait(); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}
 	for id, pid := range pids {
@@ -114,7 +60,7 @@ func TestRunHelloFourWorkers(t *testing.T) {
 		}
 	}
 	for id := 1; id <= 4; id++ {
-		if !strings.Contains(c.stderr.String(), fmt.Sprintf("worker %d exited with code 0 after disconnecting", id)) {
+		if !strings.Contains(c.Stderr.String(), fmt.Sprintf("worker %d exited with code 0 after disconnecting", id)) {
 			t.Errorf("no graceful exit logged for worker %d", id)
 		}
 	}
@@ -122,25 +68,25 @@ func TestRunHelloFourWorkers(t *testing.T) {
 
 func TestKilledWorkerIsReplaced(t *testing.T) {
 	c := start(t, "run", "-w", "2", "../../examples/hello/worker.js")
-	c.stderr.Wait(t, "2 of 2 workers ready")
-	victim := c.pids()[1]
+	c.Stderr.Wait(t, "2 of 2 workers ready")
+	victim := c.PIDs()[1]
 	syscall.Kill(victim, syscall.SIGKILL)
-	c.stderr.Wait(t, "worker 1 killed by SIGKILL")
-	c.stderr.Wait(t, "worker 3 forked (pid")
-	c.stderr.Wait(t, "to replace worker 1")
-	c.stderr.Wait(t, "worker 3 ready")
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	if code := c.wait(); code != 0 {
+	c.Stderr.Wait(t, "worker 1 killed by SIGKILL")
+	c.Stderr.Wait(t, "worker 3 forked (pid")
+	c.Stderr.Wait(t, "to replace worker 1")
+	c.Stderr.Wait(t, "worker 3 ready")
+	c.Signal(syscall.SIGTERM)
+	if code := c.Wait(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
 }
 
 func TestKilledPrimaryTakesWorkersWithIt(t *testing.T) {
 	c := start(t, "run", "-w", "3", "../../examples/hello/worker.js")
-	c.stderr.Wait(t, "3 of 3 workers ready")
-	pids := c.pids()
-	c.cmd.Process.Kill()
-	c.wait()
+	c.Stderr.Wait(t, "3 of 3 workers ready")
+	pids := c.PIDs()
+	c.Signal(syscall.SIGKILL)
+	c.Wait()
 	for id, pid := range pids {
 		if !enginetest.WaitGone(pid, 10*time.Second) {
 			t.Errorf("worker %d (pid %d) outlived its primary", id, pid)
@@ -157,11 +103,11 @@ if (_ClusterWorker.workerId === 1) {
 }
 `)
 	c := start(t, "run", "-w", "1", script)
-	c.stderr.Wait(t, "boom in worker one")
-	c.stderr.Wait(t, "worker 1 exited with code 1")
-	c.stderr.Wait(t, "worker 2 ready")
-	c.cmd.Process.Signal(syscall.SIGINT)
-	if code := c.wait(); code != 0 {
+	c.Stderr.Wait(t, "boom in worker one")
+	c.Stderr.Wait(t, "worker 1 exited with code 1")
+	c.Stderr.Wait(t, "worker 2 ready")
+	c.Signal(syscall.SIGINT)
+	if code := c.Wait(); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 }
@@ -240,12 +186,12 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestSilentDropsWorkerOutput(t *testing.T) {
 	c := start(t, "run", "-w", "2", "--silent", "../../examples/hello/worker.js")
-	c.stderr.Wait(t, "2 of 2 workers ready")
+	c.Stderr.Wait(t, "2 of 2 workers ready")
 	// A pong answer reaches the worker after ready; wait for the round trip
 	// through the default primary, then stop and check nothing was printed.
-	c.cmd.Process.Signal(syscall.SIGINT)
-	c.wait()
-	if s := c.stdout.String(); s != "" {
+	c.Signal(syscall.SIGINT)
+	c.Wait()
+	if s := c.Stdout.String(); s != "" {
 		t.Fatalf("silent workers printed:\n%s", s)
 	}
 }
@@ -319,10 +265,10 @@ worker.after('primaryMessage', ({data: {message}}) => {
 		}
 	}
 	c := start(t, "run", filepath.Join(dir, "primary.js"))
-	if code := c.wait(); code != 3 {
+	if code := c.Wait(); code != 3 {
 		t.Fatalf("exit code %d, want the script's 3", code)
 	}
-	out := c.stdout.String()
+	out := c.Stdout.String()
 	for _, want := range []string{
 		"asked 2\n",
 		"replies 1:42:hello 2:42:hello\n",
@@ -347,7 +293,7 @@ worker.after('primaryMessage', ({data: {message}}) => {
 			t.Errorf("worker %s (pid %d) outlived the primary script", m[1], pid)
 		}
 	}
-	if s := c.stderr.String(); s != "" {
+	if s := c.Stderr.String(); s != "" {
 		t.Errorf("stderr:\n%s", s)
 	}
 }
@@ -368,11 +314,11 @@ if (cluster.isPrimary) {
 		t.Fatal(err)
 	}
 	c := start(t, "run", primary)
-	c.stdout.Wait(t, "online pid ")
-	m := regexp.MustCompile(`online pid (\d+)`).FindStringSubmatch(c.stdout.String())
+	c.Stdout.Wait(t, "online pid ")
+	m := regexp.MustCompile(`online pid (\d+)`).FindStringSubmatch(c.Stdout.String())
 	pid, _ := strconv.Atoi(m[1])
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	if code := c.wait(); code != 128+int(syscall.SIGTERM) {
+	c.Signal(syscall.SIGTERM)
+	if code := c.Wait(); code != 128+int(syscall.SIGTERM) {
 		t.Errorf("exit code %d, want %d", code, 128+int(syscall.SIGTERM))
 	}
 	if !enginetest.WaitGone(pid, 10*time.Second) {
@@ -391,10 +337,10 @@ if (cluster.isWorker) {
 }
 `)
 	c := start(t, "run", "--workers", "1", primary)
-	c.stderr.Wait(t, "1 of 1 workers ready")
-	c.stdout.Wait(t, "worker 1")
-	c.cmd.Process.Signal(syscall.SIGINT)
-	if code := c.wait(); code != 0 {
+	c.Stderr.Wait(t, "1 of 1 workers ready")
+	c.Stdout.Wait(t, "worker 1")
+	c.Signal(syscall.SIGINT)
+	if code := c.Wait(); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/isowasm/isowasm/engine"
 	"github.com/isowasm/isowasm/engine/process"
 	"github.com/isowasm/isowasm/runtimes/js"
+	"github.com/isowasm/isowasm/runtimes/wasm"
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
@@ -49,6 +51,15 @@ func runCommand() *cli.Command {
 				Value:       runtime.NumCPU(),
 				DefaultText: "the number of CPUs",
 			},
+			&cli.StringSliceFlag{
+				Name:  "allow-dir",
+				Usage: "compiled workers: let the guest use this directory (DIR, or HOSTDIR:GUESTDIR); repeat for more; by default a guest has no filesystem",
+			},
+			&cli.UintFlag{
+				Name:        "max-memory",
+				Usage:       "compiled workers: cap each guest's linear memory at this many MiB",
+				DefaultText: "the module's own maximum",
+			},
 			&cli.BoolFlag{
 				Name:  "silent",
 				Usage: "default primary: pipe the workers' stdout and stderr to the primary instead of the terminal (it drops them)",
@@ -77,6 +88,17 @@ func runCommand() *cli.Command {
 				silent:  c.Bool("silent"),
 				stderr:  c.App.ErrWriter,
 			}
+			for _, dir := range c.StringSlice("allow-dir") {
+				if strings.Contains(dir, "\n") {
+					return fmt.Errorf("run: --allow-dir %q: a directory name with a newline is not supported", dir)
+				}
+			}
+			if dirs := c.StringSlice("allow-dir"); len(dirs) > 0 {
+				opts.env = append(opts.env, worker.EnvAllowDirs+"="+strings.Join(dirs, "\n"))
+			}
+			if mib := c.Uint("max-memory"); mib > 0 {
+				opts.env = append(opts.env, fmt.Sprintf("%s=%d", worker.EnvMemoryPages, mib*16))
+			}
 			return runCluster(c.Context, opts)
 		},
 	}
@@ -87,6 +109,7 @@ type runOptions struct {
 	args    []string
 	workers int
 	silent  bool
+	env     []string // added to the workers' environment
 	stderr  io.Writer
 	// signals, when set, replaces the process's SIGINT/SIGTERM (tests).
 	signals <-chan os.Signal
@@ -113,10 +136,16 @@ func checkScript(script string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if kind == "js" {
-		if err := js.Check(abs, ""); err != nil {
-			return "", err
-		}
+	switch kind {
+	case "js":
+		err = js.Check(abs, "")
+	case "wasm":
+		// Compiling here fills the on-disk cache that every worker loads
+		// from, and refuses a module that breaks the ABI once, not per fork.
+		err = wasm.Check(context.Background(), abs, "")
+	}
+	if err != nil {
+		return "", err
 	}
 	return abs, nil
 }
@@ -136,6 +165,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	cfg := engine.Config{
 		WorkerScript: abs,
 		WorkerArgs:   opts.args,
+		Env:          opts.env,
 		Silent:       opts.silent,
 	}
 	p, err := engine.New(cfg)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,4 +123,97 @@ func BuildIsowasm(dir string) (string, error) {
 		return "", fmt.Errorf("building isowasm: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// Run is a running isowasm command whose output a test watches.
+type Run struct {
+	t      testing.TB
+	Cmd    *exec.Cmd
+	Stdout *Lines
+	Stderr *Lines
+	done   chan error
+}
+
+// Start runs bin with args in dir ("" the test's), and kills it when the test
+// ends; a failed test logs its output.
+func Start(t testing.TB, dir, bin string, args ...string) *Run {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	r := &Run{t: t, Cmd: cmd, Stdout: NewLines(), Stderr: NewLines(), done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-r.done
+		r.done <- nil
+		if t.Failed() {
+			t.Logf("%s\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), r.Stdout, r.Stderr)
+		}
+	})
+	return r
+}
+
+// Signal sends sig to the command.
+func (r *Run) Signal(sig os.Signal) { _ = r.Cmd.Process.Signal(sig) }
+
+// Wait waits for the command to end and returns its exit code (-1 for a
+// signal), failing the test after WaitTimeout.
+func (r *Run) Wait() int {
+	r.t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(WaitTimeout):
+		r.t.Fatalf("%s did not exit within %s", r.Cmd.Path, WaitTimeout)
+		return -1
+	}
+}
+
+var pidLine = regexp.MustCompile(`worker (\d+) forked \(pid (\d+)\)`)
+
+// PIDs are the worker pids the default primary's log has announced so far,
+// by worker id.
+func (r *Run) PIDs() map[int]int {
+	pids := map[int]int{}
+	for _, m := range pidLine.FindAllStringSubmatch(r.Stderr.String(), -1) {
+		id, _ := strconv.Atoi(m[1])
+		pid, _ := strconv.Atoi(m[2])
+		pids[id] = pid
+	}
+	return pids
+}
+
+// ReadyThenInterrupt runs `isowasm run --workers n script` in dir, waits for
+// all n workers to be ready, then stops it with Ctrl-C and checks that it
+// exits 0 leaving no worker behind. It returns the run for further checks.
+func ReadyThenInterrupt(t testing.TB, dir, bin string, n int, script string, wait func(*Run)) *Run {
+	t.Helper()
+	r := Start(t, dir, bin, "run", "--workers", strconv.Itoa(n), script)
+	r.Stderr.Wait(t, fmt.Sprintf("%d of %d workers ready", n, n))
+	if wait != nil {
+		wait(r)
+	}
+	pids := r.PIDs()
+	r.Signal(os.Interrupt)
+	if code := r.Wait(); code != 0 {
+		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
+	}
+	for id, pid := range pids {
+		if Alive(pid) {
+			t.Errorf("worker %d (pid %d) left running", id, pid)
+		}
+	}
+	return r
 }
