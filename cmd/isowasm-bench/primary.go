@@ -87,7 +87,7 @@ func runPrimary(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	p, err := engine.New(engine.Config{WorkerScript: script, Stderr: os.Stderr})
+	p, err := engine.New(engine.Config{WorkerScript: script})
 	if err != nil {
 		return err
 	}

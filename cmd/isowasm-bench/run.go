@@ -18,8 +18,8 @@ import (
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
-// Config says what to measure. Its zero value is one quick-free run of
-// every workload with the defaults below.
+// Config says what to measure. Its zero value is a full run of every
+// workload, 5 rounds, against the node on PATH.
 type Config struct {
 	// Rounds of A B per workload (0: 5).
 	Rounds int
@@ -29,7 +29,7 @@ type Config struct {
 	Quick bool
 	// Node is the peer's node executable ("": "node"; "off": no peer).
 	Node string
-	// Executable is run in primary mode for the isowasm side (""): this
+	// Executable is run in primary mode for the isowasm side ("": this
 	// program, os.Executable).
 	Executable string
 	// Dir holds peer/ and workers/ ("": this program's source directory).
@@ -118,9 +118,8 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 		"wasm": filepath.Join(cfg.Dir, "workers", "worker.wasm"),
 	}
 	skipRuntime := map[string]error{}
-	// TODO(wasm): worker.Main refuses .wasm until runtimes/worker hands
-	// compiled workers to runtimes/wasm; until then the wasm workloads are
-	// skipped with the reason, never faked.
+	// A build whose worker entry cannot run .wasm skips the wasm workloads
+	// with the reason, never a made-up figure.
 	if _, err := worker.Kind(scripts["wasm"]); err != nil {
 		skipRuntime["wasm"] = err
 	}
@@ -133,6 +132,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 	started := time.Now()
 	// Warm up both sides once (page cache, the bundle and compilation
 	// caches) so that round 1 is not the cold one.
+	warmStart := time.Now()
 	warm := spec{Workload: "start", Workers: 1}
 	for rt := range scripts {
 		if skipRuntime[rt] == nil {
@@ -147,6 +147,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 		}
 	}
 
+	fmt.Fprintf(log, "isowasm-bench: warm-up done in %v\n", time.Since(warmStart).Round(time.Millisecond))
 	var rows []*row
 	for _, j := range selected {
 		if err := skipRuntime[j.runtime]; err != nil {
@@ -157,6 +158,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 			peers = nil
 		}
 		jr := newJobRows(j, peers)
+		jobStart := time.Now()
 		for r := 1; r <= cfg.Rounds; r++ {
 			fmt.Fprintf(log, "isowasm-bench: %s round %d/%d\n", j.name, r, cfg.Rounds)
 			a, err := d.isowasm(ctx, j.spec, j.runtime)
@@ -172,6 +174,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 				jr.addB(ser, b)
 			}
 		}
+		fmt.Fprintf(log, "isowasm-bench: %s done in %v\n", j.name, time.Since(jobStart).Round(time.Millisecond))
 		rows = append(rows, jr.rows()...)
 	}
 
