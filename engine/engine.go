@@ -27,7 +27,22 @@
 // one. The events: fork, workerFork, workerOnline, workerMessage,
 // workerReady, addWorker, removeWorker, workerListening, workerError,
 // workerExit, workerDisconnect, shutDown, shutDownComplete, destroy and
-// destroyComplete.
+// destroyComplete; and, only with a Config.Restart policy, workerRestart
+// (a replacement waits for its backoff; Prevent cancels it) and
+// workerGiveUp (a worker is not replaced: the restart limit is reached).
+//
+// # Supervision
+//
+// Beyond the original's replace-at-once, Config can slow down and cap the
+// replacement of crash-looping workers (RestartPolicy), kill workers that
+// are not ready in time (ReadyTimeout), whose event loop stops answering
+// heartbeats (HeartbeatInterval) or whose memory grows past MaxRSS, and
+// bound the messages queued to a slow worker (MaxQueued). A killed worker
+// is reported as a workerError whose cause is a *KillError, then exits and
+// is replaced like any other. A resolved send means the frame was written
+// to the worker's channel, as in Node (not that the worker handled it);
+// messages still queued to a worker whose channel closes are rejected with
+// a *SendError wrapping ErrChannelClosed.
 package engine
 
 import (
@@ -81,6 +96,35 @@ type Config struct {
 	// Executor is the loop that owns the primary's state (nil: the engine
 	// runs its own goroutine, started by New and stopped by Close).
 	Executor Executor
+
+	// Supervision. The zero values keep isotropic-cluster's behaviour:
+	// a dead worker is replaced at once, forever, and nothing is watched.
+
+	// Restart says when a worker that exits while the primary is active is
+	// replaced (zero: at once, always).
+	Restart RestartPolicy
+	// ReadyTimeout is how long a forked worker has to say 'ready'; one
+	// that has not is killed (SIGKILL) and reported as a workerError
+	// wrapping ErrReadyTimeout, and its exit counts as a failed start
+	// (0: no limit).
+	ReadyTimeout time.Duration
+	// HeartbeatInterval is how often each worker's event loop is asked
+	// whether it still turns (a heartbeat frame, answered from the worker's
+	// loop); one that leaves a heartbeat unanswered for HeartbeatTimeout
+	// (0: five intervals) is reported as a workerError wrapping
+	// ErrUnresponsive, killed and replaced. 0: no heartbeats.
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
+	// MaxRSS caps each worker's resident memory in bytes, read from
+	// /proc/PID/status every heartbeat interval (every second without
+	// heartbeats); a worker over it is reported as a workerError wrapping
+	// ErrMemoryLimit and killed. 0: no cap.
+	MaxRSS int64
+	// MaxQueued caps the messages waiting to be written to one worker
+	// (it reads slowly or not at all); a send beyond it fails at once with
+	// a *SendError wrapping ErrQueueFull, so a stuck worker cannot make the
+	// primary grow without bound. 0: no cap.
+	MaxQueued int
 }
 
 // withDefaults fills in the defaults of the engine's own fields; the
@@ -97,6 +141,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.WorkerArgs = append([]string(nil), c.WorkerArgs...)
 	c.Env = append([]string(nil), c.Env...)
+	c.Restart = c.Restart.withDefaults()
 	return c
 }
 
@@ -121,8 +166,12 @@ type Primary struct {
 	readyList []*Worker // ready workers in ascending id order
 	rrStamps  map[string]map[*Worker]int64
 	handlers  map[string]func(*Event)
+	running   int   // processes started and not yet exited
+	scheduled int   // replacements waiting for their backoff
+	inherit   *slot // the slot of the replacement being forked
 
 	// Safe from any goroutine.
+	timers     timerSet // backoffs and ready timeouts, stopped by Close
 	group      *process.Group
 	outMu      sync.Mutex    // serialises lines forwarded from silent workers
 	isDestroy  atomic.Bool   // mirrors destroyed for Close
@@ -135,12 +184,19 @@ type Primary struct {
 
 // New validates cfg and returns an active primary with no workers.
 func New(cfg Config) (*Primary, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	group, err := process.NewGroup(process.Config{
-		Executable:   cfg.Executable,
-		Env:          cfg.Env,
-		MaxFrameSize: cfg.MaxFrameSize,
-		HelloTimeout: cfg.HelloTimeout,
+		Executable:        cfg.Executable,
+		Env:               cfg.Env,
+		MaxFrameSize:      cfg.MaxFrameSize,
+		HelloTimeout:      cfg.HelloTimeout,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		HeartbeatTimeout:  cfg.HeartbeatTimeout,
+		MaxRSS:            cfg.MaxRSS,
+		MaxQueued:         cfg.MaxQueued,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -236,6 +292,7 @@ func (p *Primary) close(ctx context.Context) error {
 		err = fmt.Errorf("engine: closing the primary: %w; killed the workers still running", err)
 	}
 	p.closed.Store(true)
+	p.timers.stopAll()
 	if p.own != nil {
 		p.own.Stop()
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors callers test with errors.Is.
@@ -22,7 +23,53 @@ var (
 	// ErrProtocol: a worker broke the channel protocol (no or a wrong Hello,
 	// a malformed, oversize or truncated frame). The worker is killed.
 	ErrProtocol = errors.New("engine: worker protocol violation")
+	// ErrQueueFull: Config.MaxQueued messages already wait to be written
+	// to the worker; the send failed at once and the worker is left alone.
+	ErrQueueFull = errors.New("engine: too many messages queued for the worker")
+	// ErrReadyTimeout: a worker did not say 'ready' within
+	// Config.ReadyTimeout and was killed. A *KillError matches it.
+	ErrReadyTimeout = errors.New("engine: worker not ready in time")
+	// ErrUnresponsive: a worker left a heartbeat unanswered for
+	// Config.HeartbeatTimeout (its event loop is stuck) and was killed. A
+	// *KillError matches it.
+	ErrUnresponsive = errors.New("engine: worker did not answer the heartbeat")
+	// ErrMemoryLimit: a worker's resident memory went over Config.MaxRSS
+	// and it was killed. A *KillError matches it.
+	ErrMemoryLimit = errors.New("engine: worker over its memory limit")
+	// ErrRestartLimit: a worker was not replaced because its slot was
+	// replaced RestartPolicy.MaxRestarts times within the window. A
+	// *RestartLimitError matches it.
+	ErrRestartLimit = errors.New("engine: restart limit reached")
 )
+
+// KillError is why the primary killed a worker it judged unhealthy; it is
+// the cause in the workerError published first (the workerExit follows).
+// Err is ErrReadyTimeout, ErrUnresponsive or ErrMemoryLimit.
+type KillError struct {
+	WorkerID int
+	Reason   string // "did not answer the heartbeat for 5s"
+	Err      error
+}
+
+func (e *KillError) Error() string {
+	return fmt.Sprintf("engine: worker %d %s: killed", e.WorkerID, e.Reason)
+}
+
+func (e *KillError) Unwrap() error { return e.Err }
+
+// RestartLimitError is a workerGiveUp's error: the worker's slot was
+// replaced Restarts times within Window, and this worker is not replaced.
+type RestartLimitError struct {
+	WorkerID int
+	Restarts int
+	Window   time.Duration
+}
+
+func (e *RestartLimitError) Error() string {
+	return fmt.Sprintf("engine: worker %d is not replaced: its slot was replaced %d times within %v", e.WorkerID, e.Restarts, e.Window)
+}
+
+func (e *RestartLimitError) Unwrap() error { return ErrRestartLimit }
 
 // DestinationError is a send to an invalid destination (Node: 'Invalid
 // message destination', details {message, to}). It wraps ErrInvalidDestination.
@@ -42,7 +89,7 @@ func (e *DestinationError) Unwrap() error { return ErrInvalidDestination }
 type SendError struct {
 	WorkerID int
 	Message  any
-	Err      error // ErrChannelClosed, a *frame.SizeError, or an encoding error
+	Err      error // ErrChannelClosed, ErrQueueFull, a *frame.SizeError, or an encoding error
 }
 
 func (e *SendError) Error() string {

@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/isowasm/isowasm/engine/internal/pubsub"
 	"github.com/isowasm/isowasm/hostabi/frame"
@@ -51,6 +52,9 @@ type Event struct {
 	Address *frame.Listening
 	// WorkerCount is a fork's number of workers.
 	WorkerCount int
+	// Delay is how long a workerRestart waits before forking the
+	// replacement of Worker (the restart policy's backoff).
+	Delay time.Duration
 
 	ev *pubsub.Event
 }
@@ -163,6 +167,10 @@ func (p *Primary) defineEvents() {
 		p.removeWorker(e.Worker)
 	}, none)
 	define("workerExit", p.completeWorkerExit, none)
+	define("workerRestart", p.completeRestart, none)
+	define("workerGiveUp", func(e *Event) {
+		p.log.Error("not replacing dead worker", "workerId", e.Worker.id, "error", e.Error)
+	}, none)
 	define("shutDown", func(*Event) {
 		p.log.Info("shutting down workers")
 		p.active = false
@@ -194,8 +202,7 @@ func (p *Primary) completeWorkerExit(e *Event) {
 	}
 	p.removeWorker(w)
 	if p.active {
-		p.log.Info("replacing dead worker")
-		p.Fork(1)
+		p.replace(w, e.Signal)
 	}
 }
 

@@ -18,6 +18,7 @@ var allEvents = []string{
 	"fork", "workerFork", "workerOnline", "workerMessage", "workerReady", "addWorker",
 	"removeWorker", "workerListening", "workerError", "workerExit", "workerDisconnect",
 	"shutDown", "shutDownComplete", "destroy", "destroyComplete",
+	"workerRestart", "workerGiveUp",
 }
 
 // guard bounds every wait: a failure guard, never a synchronisation.

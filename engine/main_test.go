@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 
 // fakeWorker runs a worker whose mode is args[0]. A hostile mode applies
 // only to the worker ids listed in args[1] (comma-separated; all when
-// absent): the others, replacements included, behave as "ready-echo".
+// absent or "*"): the others, replacements included, behave as "ready-echo".
 //
 //	ready-echo    says 'ready', echoes every message, obeys {"cmd": …} messages
 //	idle          never says 'ready'; leaves when disconnected
@@ -43,6 +44,12 @@ func TestMain(m *testing.M) {
 //	oversize      says hello, then announces a 2 GiB frame
 //	truncated     says hello, then half a frame, then closes its channel
 //	exit N        says hello, then exits with status N
+//	die-early N   exits with status N before saying hello
+//	deep          says hello, then sends a message nested 10,000 deep
+//
+// A ready-echo worker also obeys {"cmd": "hang"} (its reader blocks for
+// good: no more frames read, no heartbeat answered) and {"cmd": "bloat",
+// "mib": N} (it holds N more MiB of touched memory).
 func fakeWorker(args []string) int {
 	cfg, _, err := host.FromEnv(os.Getenv)
 	if err != nil {
@@ -53,7 +60,7 @@ func fakeWorker(args []string) int {
 	if len(args) > 0 {
 		mode = args[0]
 	}
-	if mode != "ready-echo" && mode != "idle" && len(args) > 1 &&
+	if mode != "ready-echo" && mode != "idle" && len(args) > 1 && args[1] != "*" &&
 		!slices.Contains(strings.Split(args[1], ","), strconv.Itoa(cfg.WorkerID)) {
 		mode = "ready-echo"
 	}
@@ -63,6 +70,9 @@ func fakeWorker(args []string) int {
 		return 0
 	case "wrong-cookie":
 		cfg.Cookie = "not-the-cookie"
+	case "die-early":
+		n, _ := strconv.Atoi(args[2])
+		return n
 	}
 	f := os.NewFile(uintptr(cfg.FD), "channel")
 	conn, err := net.FileConn(f)
@@ -93,6 +103,10 @@ func fakeWorker(args []string) int {
 	case "exit":
 		n, _ := strconv.Atoi(args[2])
 		return n
+	case "deep":
+		deep := bytes.Repeat([]byte{0x81}, 10000) // arrays of one element…
+		_ = ch.Send(append(deep, 0x00))           // …around a 0
+		time.Sleep(time.Hour)
 	}
 	w := &echoWorker{ch: ch, done: make(chan struct{})}
 	ch.Start(w)
@@ -102,6 +116,9 @@ func fakeWorker(args []string) int {
 	<-w.done
 	return 0
 }
+
+// ballast keeps what "bloat" allocated.
+var ballast [][]byte
 
 type echoWorker struct {
 	ch   *host.Channel
@@ -126,6 +143,15 @@ func (w *echoWorker) Message(payload []byte) {
 	}
 	m, _ := v.(map[string]any)
 	switch m["cmd"] {
+	case "hang":
+		select {} // the reader goroutine: nothing more is read
+	case "bloat":
+		b := make([]byte, int(m["mib"].(int64))<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		ballast = append(ballast, b)
+		w.send("bloated")
 	case "exit":
 		os.Exit(int(m["code"].(int64)))
 	case "leave": // cluster.worker.disconnect()

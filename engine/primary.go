@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"slices"
+	"time"
 
 	"github.com/isowasm/isowasm/hostabi/frame"
 )
@@ -165,7 +166,11 @@ func (p *Primary) destination(to any) *Worker {
 // workerFork published on a later turn of the loop.
 func (p *Primary) forkOne() {
 	p.nextID++
-	w := &Worker{p: p, id: p.nextID, state: "none", connected: true}
+	w := &Worker{p: p, id: p.nextID, state: "none", connected: true, slot: p.inherit, forkedAt: time.Now()}
+	p.inherit = nil
+	if w.slot == nil {
+		w.slot = &slot{}
+	}
 	p.cluster[w.id] = w
 	// Posted before the process starts, so that workerFork comes before
 	// anything the process layer posts for the worker.
@@ -187,6 +192,8 @@ func (p *Primary) forkOne() {
 		return
 	}
 	w.proc, w.pid = pr, pr.PID()
+	p.running++
+	p.watchReady(w)
 }
 
 // removeFromCluster is Node's removeWorker: the worker leaves
@@ -237,6 +244,7 @@ func (p *Primary) onMessage(w *Worker, v any, raw []byte) {
 	p.publish(&Event{Name: "workerMessage", Worker: w, Message: v, Raw: raw})
 	if s, ok := v.(string); ok && s == "ready" && w.awaitReady {
 		w.awaitReady = false
+		p.stopReady(w)
 		p.publish(&Event{Name: "workerReady", Worker: w})
 	}
 }
@@ -270,5 +278,7 @@ func (p *Primary) onExit(w *Worker, code int, signal string) {
 	}
 	w.dead = true
 	w.state = "dead"
+	p.running--
+	p.stopReady(w)
 	p.publish(&Event{Name: "workerExit", Worker: w, Code: code, Signal: signal})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -518,6 +519,12 @@ func TestConfigErrors(t *testing.T) {
 		{Executable: os.TempDir()},
 		{Executable: os.Args[0], MaxFrameSize: -1},
 		{Executable: os.Args[0], HelloTimeout: -1},
+		{Executable: os.Args[0], ReadyTimeout: -1},
+		{Executable: os.Args[0], HeartbeatInterval: -1},
+		{Executable: os.Args[0], MaxRSS: -1},
+		{Executable: os.Args[0], MaxQueued: -1},
+		{Executable: os.Args[0], Restart: engine.RestartPolicy{MaxRestarts: -1}},
+		{Executable: os.Args[0], Restart: engine.RestartPolicy{Backoff: -1}},
 	} {
 		if _, err := engine.New(cfg); err == nil || !strings.HasPrefix(err.Error(), "engine: ") {
 			t.Errorf("New(%+v): %v", cfg, err)
@@ -525,9 +532,20 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// BenchmarkRoundTrip measures a message to a worker and its echo back.
+// BenchmarkRoundTrip measures a message to a worker and its echo back,
+// without and with heartbeats (the CLI's default interval, and a very
+// short one to show their cost).
 func BenchmarkRoundTrip(b *testing.B) {
-	p, err := engine.New(engine.Config{Executable: os.Args[0], WorkerScript: "ready-echo", Env: []string{workerGORACE()}})
+	for _, hb := range []time.Duration{0, time.Second, time.Millisecond} {
+		b.Run("heartbeat="+hb.String(), func(b *testing.B) {
+			benchmarkRoundTrip(b, engine.Config{HeartbeatInterval: hb})
+		})
+	}
+}
+
+func benchmarkRoundTrip(b *testing.B, cfg engine.Config) {
+	cfg.Executable, cfg.WorkerScript, cfg.Env = os.Args[0], "ready-echo", []string{workerGORACE()}
+	p, err := engine.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

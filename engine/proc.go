@@ -46,6 +46,9 @@ func (p *Primary) startProcess(w *Worker) (*process.Process, error) {
 			perr := fmt.Errorf("%w: worker %d: %w", ErrProtocol, w.id, cause)
 			p.post(func() { p.onProtocolError(w, perr) })
 		},
+		Unhealthy: func(err error) {
+			p.post(func() { p.onUnhealthy(w, err) })
+		},
 		Disconnect: func() { p.post(func() { p.onDisconnect(w) }) },
 		Exit: func(code int, signal string) {
 			p.post(func() { p.onExit(w, code, signal) })
@@ -74,8 +77,11 @@ func (p *Primary) forwardLine(dst io.Writer) func([]byte) {
 
 // channelErr turns the process layer's closed channel into the engine's.
 func channelErr(err error) error {
-	if errors.Is(err, process.ErrChannelClosed) {
+	switch {
+	case errors.Is(err, process.ErrChannelClosed):
 		return ErrChannelClosed
+	case errors.Is(err, process.ErrQueueFull):
+		return ErrQueueFull
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/isowasm/isowasm/engine/process"
 	"github.com/isowasm/isowasm/hostabi/frame"
@@ -21,6 +22,11 @@ type Worker struct {
 	dead                  bool
 	exitedAfterDisconnect bool
 	awaitReady            bool // online, its 'ready' not yet seen
+
+	slot       *slot       // the line of replacements it belongs to
+	forkedAt   time.Time   // for the restart policy's uptime
+	readyTimer *time.Timer // Config.ReadyTimeout, until its 'ready'
+	killedBy   *KillError  // why the primary killed it, if it did
 }
 
 // ID is the worker's id: 1, 2, 3… in fork order, never reused.
@@ -44,7 +50,8 @@ func (w *Worker) IsDead() bool { return w.dead }
 func (w *Worker) ExitedAfterDisconnect() bool { return w.exitedAfterDisconnect }
 
 // Send sends message to this worker alone; the delivery fails with the bare
-// cause (ErrChannelClosed, a *frame.SizeError, an encoding error).
+// cause (ErrChannelClosed, ErrQueueFull, a *frame.SizeError, an encoding
+// error).
 func (w *Worker) Send(message any) *Delivery {
 	d := newDelivery(w.p, 1)
 	payload, err := frame.Marshal(message)

@@ -39,6 +39,11 @@ func (j *jsProcesses) Close(ctx context.Context) error { return j.g.Close(ctx) }
 // leaves on purpose (its own cluster.worker.disconnect()).
 type exitedAfterDisconnecter interface{ ExitedAfterDisconnect() }
 
+// unhealthyReporter is the optional event of a worker the group killed
+// for missing heartbeats or too much memory; without it, the kill is
+// reported as a protocol error (the worker's 'error' event).
+type unhealthyReporter interface{ Unhealthy(err error) }
+
 // Start implements js.Processes.
 func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerProcess, error) {
 	h := process.Handlers{
@@ -62,6 +67,10 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 	}
 	if x, ok := ev.(exitedAfterDisconnecter); ok {
 		h.ExitedAfterDisconnect = x.ExitedAfterDisconnect
+	}
+	h.Unhealthy = ev.ProtocolError
+	if x, ok := ev.(unhealthyReporter); ok {
+		h.Unhealthy = x.Unhealthy
 	}
 	pr, err := j.g.Start(process.Spec{
 		ID:     spec.ID,

@@ -22,10 +22,6 @@ import (
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
-// shutdownGrace is how long workers get to leave after a shutdown before
-// they are killed.
-const shutdownGrace = 10 * time.Second
-
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
@@ -43,7 +39,7 @@ func runCommand() *cli.Command {
 			"or SIGTERM shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
 			"workers at once). Giving --workers always runs the default primary, even\n" +
 			"for a primary script (which then runs as each worker).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.IntFlag{
 				Name:        "workers",
 				Aliases:     []string{"w"},
@@ -64,7 +60,7 @@ func runCommand() *cli.Command {
 				Name:  "silent",
 				Usage: "default primary: pipe the workers' stdout and stderr to the primary instead of the terminal (it drops them)",
 			},
-		},
+		}, supervisionFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return errors.New("run: give a script, for example: isowasm run app.js, or isowasm run --workers 4 worker.js")
@@ -74,19 +70,28 @@ func runCommand() *cli.Command {
 				if c.IsSet("silent") {
 					return fmt.Errorf("run: %s is a primary script: --silent is for the default primary; set workerSilent in the script instead", script)
 				}
+				if name := defaultPrimaryOnly(c); name != "" {
+					return fmt.Errorf("run: %s is a primary script: --%s is for the default primary (the script decides when to replace its workers)", script, name)
+				}
 				return runPrimary(c.Context, primaryOptions{
-					script: script,
-					args:   c.Args().Tail(),
-					stdout: c.App.Writer,
-					stderr: c.App.ErrWriter,
+					script:  script,
+					args:    c.Args().Tail(),
+					stdout:  c.App.Writer,
+					stderr:  c.App.ErrWriter,
+					process: processLimits(c, true),
 				})
 			}
+			sup, err := supervisionFromFlags(c)
+			if err != nil {
+				return err
+			}
 			opts := runOptions{
-				script:  script,
-				args:    c.Args().Tail(),
-				workers: c.Int("workers"),
-				silent:  c.Bool("silent"),
-				stderr:  c.App.ErrWriter,
+				script:      script,
+				args:        c.Args().Tail(),
+				workers:     c.Int("workers"),
+				silent:      c.Bool("silent"),
+				stderr:      c.App.ErrWriter,
+				supervision: sup,
 			}
 			for _, dir := range c.StringSlice("allow-dir") {
 				if strings.Contains(dir, "\n") {
@@ -115,6 +120,8 @@ type runOptions struct {
 	signals <-chan os.Signal
 	// started, when set, receives the primary once its workers are forked (tests).
 	started func(*engine.Primary)
+	// supervision is the restart policy, timeouts and limits (flags).
+	supervision supervision
 }
 
 // checkScript finds the problems that would make every worker die at start:
@@ -162,11 +169,19 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		fmt.Fprintf(opts.stderr, "isowasm: "+format+"\n", args...)
 	}
 
+	sup := opts.supervision
 	cfg := engine.Config{
-		WorkerScript: abs,
-		WorkerArgs:   opts.args,
-		Env:          opts.env,
-		Silent:       opts.silent,
+		WorkerScript:      abs,
+		WorkerArgs:        opts.args,
+		Env:               opts.env,
+		Silent:            opts.silent,
+		Restart:           sup.restart,
+		ReadyTimeout:      sup.readyTimeout,
+		HeartbeatInterval: sup.limits.HeartbeatInterval,
+		HeartbeatTimeout:  sup.limits.HeartbeatTimeout,
+		MaxRSS:            sup.limits.MaxRSS,
+		MaxQueued:         sup.limits.MaxQueued,
+		MaxFrameSize:      sup.limits.MaxFrameSize,
 	}
 	p, err := engine.New(cfg)
 	if err != nil {
@@ -191,7 +206,20 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		live      int
 		stopping  bool
 		allGone   = make(chan struct{})
+		delayed   = map[int]time.Time{} // replacements waiting for a backoff: due time by the worker replaced
+		gaveUp    = make(chan error, 1) // every worker is gone and none will be replaced
+		lastGive  error
 	)
+	// checkGone: with no worker left and none to come, the primary has
+	// nothing more to do.
+	checkGone := func() {
+		if !stopping && p.Active() && p.Live() == 0 {
+			select {
+			case gaveUp <- lastGive:
+			default:
+			}
+		}
+	}
 	err = p.Do(ctx, func() {
 		p.Before("workerExit", func(e *engine.Event) { replacing = append(replacing, e.Worker.ID()) })
 		p.After("workerExit", func(e *engine.Event) { replacing = replacing[:len(replacing)-1] })
@@ -199,6 +227,14 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			old := 0
 			if n := len(replacing); n > 0 {
 				old = replacing[n-1]
+			} else if len(delayed) > 0 {
+				// A replacement whose backoff is over: the first due.
+				for id, due := range delayed {
+					if old == 0 || due.Before(delayed[old]) || due.Equal(delayed[old]) && id < old {
+						old = id
+					}
+				}
+				delete(delayed, old)
 			}
 			for range e.WorkerCount {
 				replaces = append(replaces, old)
@@ -227,7 +263,32 @@ func runCluster(ctx context.Context, opts runOptions) error {
 				logf("%d of %d workers ready in %s", opts.workers, opts.workers, since(start))
 			}
 		})
-		p.On("workerError", func(e *engine.Event) { logf("worker %d error: %v", e.Worker.ID(), e.Error) })
+		p.On("workerError", func(e *engine.Event) {
+			var ke *engine.KillError
+			if errors.As(e.Error, &ke) {
+				logf("worker %d %s: killed", e.Worker.ID(), ke.Reason)
+				return
+			}
+			logf("worker %d error: %v", e.Worker.ID(), e.Error)
+			if e.Worker.PID() == 0 { // it could not be started: no exit follows
+				live--
+			}
+		})
+		p.After("workerError", func(*engine.Event) { checkGone() })
+		p.On("workerRestart", func(e *engine.Event) {
+			delayed[e.Worker.ID()] = time.Now().Add(e.Delay)
+			logf("worker %d died young: replacing it in %s (restart backoff)", e.Worker.ID(), e.Delay)
+		})
+		p.On("workerGiveUp", func(e *engine.Event) {
+			var rl *engine.RestartLimitError
+			if errors.As(e.Error, &rl) {
+				lastGive = fmt.Errorf("worker %d died after %d replacements within %s (--max-restarts %d, --restart-window %s)",
+					rl.WorkerID, rl.Restarts, rl.Window, sup.restart.MaxRestarts, sup.restart.Window)
+			} else {
+				lastGive = e.Error
+			}
+			logf("not replacing worker %d: %v", e.Worker.ID(), lastGive)
+		})
 		p.On("workerExit", func(e *engine.Event) {
 			w := e.Worker
 			delete(forkedAt, w.ID())
@@ -244,6 +305,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 				close(allGone)
 			}
 		})
+		p.After("workerExit", func(*engine.Event) { checkGone() })
 		p.HandleType("ping", func(e *engine.Event) {
 			m, ok := e.Message.(map[string]any)
 			if !ok {
@@ -266,12 +328,22 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		opts.started(p)
 	}
 
-	var sig os.Signal
+	var (
+		sig     os.Signal
+		failure error
+	)
 	select {
 	case sig = <-signals:
 	case <-ctx.Done():
+	case why := <-gaveUp:
+		failure = fmt.Errorf("run: every worker of %s is gone and none will be replaced", opts.script)
+		if why != nil {
+			failure = fmt.Errorf("%w: %v; fix what makes the workers exit, then run again", failure, why)
+		}
 	}
-	if sig != nil {
+	if failure != nil {
+		logf("every worker is gone and none will be replaced: stopping")
+	} else if sig != nil {
 		logf("%s: shutting down the workers (Ctrl-C again to kill them)", sig)
 	} else {
 		logf("shutting down the workers")
@@ -284,7 +356,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		}
 	})
 
-	grace, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	grace, cancel := context.WithTimeout(context.Background(), sup.grace)
 	defer cancel()
 	go func() {
 		select {
@@ -301,7 +373,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	}
 	_ = p.Close(grace)
 	logf("stopped in %s", since(start))
-	return nil
+	return failure
 }
 
 // isPrimaryScript reports whether script is a JavaScript cluster primary.
@@ -321,6 +393,8 @@ type primaryOptions struct {
 	stdout, stderr io.Writer
 	// signals, when set, replaces the process's SIGINT/SIGTERM (tests).
 	signals <-chan os.Signal
+	// process holds the limits given on the command line.
+	process process.Config
 }
 
 // runPrimary runs a primary script in this process, its node:cluster
@@ -330,7 +404,7 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	procs, err := newJSProcesses(process.Config{})
+	procs, err := newJSProcesses(opts.process)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

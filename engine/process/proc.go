@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,10 @@ type Process struct {
 	pipes      []*os.File // read ends of a silent process's stdout and stderr
 	readerDone chan struct{}
 	pipesDone  sync.WaitGroup
+
+	online    atomic.Bool  // the Hello was right: heartbeats may be sent
+	heartbeat atomic.Int64 // when the unanswered heartbeat was sent (UnixNano), 0: none
+	ending    bool         // under hmu: the reader reports the end; no more Unhealthy
 }
 
 // ID is the worker id the process was started with (Spec.ID).
@@ -52,12 +57,15 @@ func (pr *Process) ID() int { return pr.id }
 func (pr *Process) PID() int { return pr.pid }
 
 // Send queues one message frame carrying payload (CBOR). done, if not nil,
-// is called once with the result: nil when the frame is written,
-// ErrChannelClosed, or a *frame.SizeError for a frame over the limit (the
-// channel survives that). It is called on the writer goroutine, or at once
-// when the channel is already closed. Frames are written in Send order.
+// is called once with the result: nil when the frame is written (handed to
+// the kernel: not a proof the worker read it), ErrChannelClosed when the
+// channel is or becomes closed before the frame is written (queued frames
+// of a process that dies fail so), ErrQueueFull when Config.MaxQueued
+// messages already wait, or a *frame.SizeError for a frame over the limit
+// (the channel survives those two). It is called on the writer goroutine,
+// or at once when the message is refused. Frames are written in Send order.
 func (pr *Process) Send(payload []byte, done func(error)) {
-	pr.out.push(outItem{f: frame.Message(payload), done: done})
+	pr.out.push(outItem{f: frame.Message(payload), done: done, counted: true})
 }
 
 // Disconnect asks the process to close its servers and then its channel
@@ -100,6 +108,9 @@ func (pr *Process) run() {
 	go pr.read()
 	go pr.write()
 	go pr.waitExit()
+	if g.watching() {
+		go pr.watch()
+	}
 }
 
 // forwardLines passes a silent process's output on a line at a time, so
@@ -129,6 +140,7 @@ func (pr *Process) read() {
 	if err == nil {
 		err = pr.readFrames(r)
 	}
+	pr.call(func() { pr.ending = true })
 	broken := err != nil && !cleanEnd(err)
 	if broken {
 		// Killed before its channel closes, so that it cannot exit on its
@@ -181,6 +193,7 @@ func (pr *Process) readHello(r *frame.Reader) error {
 		return fmt.Errorf("hello from worker id %d on the channel of worker %d", h.WorkerID, pr.id)
 	}
 	_ = pr.conn.SetReadDeadline(time.Time{})
+	pr.online.Store(true)
 	if fn := pr.h.Online; fn != nil {
 		pr.call(fn)
 	}
@@ -206,6 +219,8 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 			if err != nil {
 				return err
 			}
+		case frame.TypeHeartbeatAck:
+			pr.heartbeat.Store(0)
 		case frame.TypeExitedAfterDisconnect:
 			if h.ExitedAfterDisconnect != nil {
 				pr.call(h.ExitedAfterDisconnect)
@@ -251,6 +266,9 @@ func (pr *Process) write() {
 				// Anything but an oversize frame leaves the channel unusable.
 				broken = true
 				err = ErrChannelClosed
+			}
+			if it.counted {
+				pr.out.written()
 			}
 			if it.done != nil {
 				it.done(err)
@@ -332,32 +350,53 @@ func (s *spawner) stop() {
 }
 
 // outbox is a process's queue of frames to write; pushing never blocks.
+// Messages count against max until written; protocol frames never do.
 type outbox struct {
 	mu     sync.Mutex
 	items  []outItem
 	closed bool
+	max    int // messages queued and not yet written, at most (0: any)
+	queued int
 	wake   chan struct{}
 }
 
 type outItem struct {
-	f    frame.Frame
-	done func(error) // called on the writer goroutine
+	f       frame.Frame
+	done    func(error) // called on the writer goroutine
+	counted bool        // a message: counts against max
 }
 
-func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
+func newOutbox(max int) *outbox { return &outbox{wake: make(chan struct{}, 1), max: max} }
 
 func (o *outbox) push(it outItem) {
 	o.mu.Lock()
-	if o.closed {
+	var err error
+	switch {
+	case o.closed:
+		err = ErrChannelClosed
+	case it.counted && o.max > 0 && o.queued >= o.max:
+		err = ErrQueueFull
+	}
+	if err != nil {
 		o.mu.Unlock()
 		if it.done != nil {
-			it.done(ErrChannelClosed)
+			it.done(err)
 		}
 		return
+	}
+	if it.counted {
+		o.queued++
 	}
 	o.items = append(o.items, it)
 	o.mu.Unlock()
 	o.signal()
+}
+
+// written: one counted message left the queue.
+func (o *outbox) written() {
+	o.mu.Lock()
+	o.queued--
+	o.mu.Unlock()
 }
 
 func (o *outbox) signal() {

@@ -7,6 +7,12 @@
 // primary (package engine) and a JavaScript primary's node:cluster build
 // those on top.
 //
+// Health checks belong here too, since they need nothing but the channel
+// and the pid: heartbeats answered from the worker's event loop, a cap on
+// resident memory, and a cap on the messages queued to a process that
+// reads too slowly (Config). A process found unhealthy is reported
+// (Handlers.Unhealthy) and killed.
+//
 // A Group is the set of processes one primary starts. No process outlives
 // it: each is started with the parent-death signal set, from one thread
 // locked for the group's whole life, and Close kills whatever is still
@@ -42,7 +48,32 @@ var (
 	// ErrProtocol: a process broke the channel protocol. A *ProtocolError
 	// matches it.
 	ErrProtocol = errors.New("process: protocol violation")
+	// ErrQueueFull: Config.MaxQueued messages already wait to be written
+	// to the process (it reads too slowly, or not at all); the message was
+	// not queued.
+	ErrQueueFull = errors.New("process: too many messages queued")
+	// ErrUnresponsive: the process did not answer a heartbeat within
+	// Config.HeartbeatTimeout. A *KillError matches it.
+	ErrUnresponsive = errors.New("process: worker did not answer the heartbeat")
+	// ErrMemoryLimit: the process's resident memory went over
+	// Config.MaxRSS. A *KillError matches it.
+	ErrMemoryLimit = errors.New("process: worker over its memory limit")
 )
+
+// KillError says why the group killed a process it judged unhealthy
+// (Handlers.Unhealthy): Err is ErrUnresponsive or ErrMemoryLimit, Reason
+// the words for a log ("did not answer the heartbeat for 5s").
+type KillError struct {
+	ID     int
+	Reason string
+	Err    error
+}
+
+func (e *KillError) Error() string {
+	return fmt.Sprintf("process: worker %d %s: killed", e.ID, e.Reason)
+}
+
+func (e *KillError) Unwrap() error { return e.Err }
 
 // ProtocolError says how a process broke the channel protocol: no Hello in
 // time, a wrong cookie, version or id, a malformed, oversize or truncated
@@ -75,6 +106,22 @@ type Config struct {
 	// HelloTimeout is how long a new process has to say hello before it is
 	// killed (0: 10s).
 	HelloTimeout time.Duration
+	// HeartbeatInterval is how often a process is asked (a TypeHeartbeat
+	// frame) whether its event loop still turns; 0 never asks.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout is how long a heartbeat may go unanswered before the
+	// process is reported through Handlers.Unhealthy and killed (0: five
+	// intervals).
+	HeartbeatTimeout time.Duration
+	// MaxRSS caps a process's resident memory in bytes, read from
+	// /proc/PID/status every heartbeat interval (every second without
+	// heartbeats); a process over it is reported through
+	// Handlers.Unhealthy and killed. 0: no cap.
+	MaxRSS int64
+	// MaxQueued caps the messages queued for one process and not yet
+	// written (its socket is full: it reads slowly or not at all); beyond
+	// it Send fails at once with ErrQueueFull. 0: no cap.
+	MaxQueued int
 }
 
 const (
@@ -107,9 +154,16 @@ func (c Config) validate() (Config, error) {
 		return c, fmt.Errorf("process: MaxFrameSize %d is negative", c.MaxFrameSize)
 	case c.HelloTimeout < 0:
 		return c, fmt.Errorf("process: HelloTimeout %v is negative", c.HelloTimeout)
+	case c.HeartbeatInterval < 0 || c.HeartbeatTimeout < 0:
+		return c, fmt.Errorf("process: heartbeat interval %v or timeout %v is negative", c.HeartbeatInterval, c.HeartbeatTimeout)
+	case c.MaxRSS < 0 || c.MaxQueued < 0:
+		return c, fmt.Errorf("process: MaxRSS %d or MaxQueued %d is negative", c.MaxRSS, c.MaxQueued)
 	}
 	if c.HelloTimeout == 0 {
 		c.HelloTimeout = defaultHelloTimeout
+	}
+	if c.HeartbeatInterval > 0 && c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = 5 * c.HeartbeatInterval
 	}
 	c.Env = append([]string(nil), c.Env...)
 	return c, nil
@@ -159,6 +213,10 @@ type Handlers struct {
 	// Disconnect: the channel is closed, by either side. Sends fail with
 	// ErrChannelClosed from now on.
 	Disconnect func()
+	// Unhealthy: the process stopped answering heartbeats or went over its
+	// memory limit (a *KillError); it is sent SIGKILL right after the call.
+	// Disconnect and Exit follow.
+	Unhealthy func(err error)
 	// Exit: the process was reaped; code is -1 when a signal ended it,
 	// and signal then names it ("SIGTERM").
 	Exit func(code int, signal string)
@@ -297,6 +355,9 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 		hostabi.EnvCookie+"="+g.cookie,
 		hostabi.EnvChannelFD+"="+strconv.Itoa(hostabi.ChannelFD),
 	)
+	if g.cfg.MaxFrameSize > 0 {
+		env = append(env, frame.EnvMaxSize+"="+strconv.Itoa(g.cfg.MaxFrameSize))
+	}
 	cmd := &exec.Cmd{
 		Path:       g.cfg.Executable,
 		Args:       append([]string{g.cfg.Executable}, spec.Args...),
@@ -310,7 +371,7 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 	}
 	pr := &Process{
 		g: g, id: spec.ID, h: h, cmd: cmd, conn: conn,
-		out: newOutbox(), readerDone: make(chan struct{}),
+		out: newOutbox(g.cfg.MaxQueued), readerDone: make(chan struct{}),
 	}
 	var childEnds []*os.File
 	if spec.Silent {
@@ -341,6 +402,9 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 		// Counted here, under the lock that Close's shut takes, so that
 		// Close never waits while a new process adds to the count.
 		g.wg.Add(3 + len(pr.pipes))
+		if g.watching() {
+			g.wg.Add(1)
+		}
 	}
 	g.mu.Unlock()
 	closeAll(childEnds...)
@@ -351,6 +415,11 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 	}
 	pr.pid = cmd.Process.Pid
 	return pr, nil
+}
+
+// watching reports whether each process gets a watchdog goroutine.
+func (g *Group) watching() bool {
+	return g.cfg.HeartbeatInterval > 0 || g.cfg.MaxRSS > 0
 }
 
 // socketPair makes the channel: our end as a connection, the child's as a

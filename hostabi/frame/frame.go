@@ -44,7 +44,16 @@ const (
 	TypeExitedAfterDisconnect Type = 4 // worker → primary: a voluntary disconnect/exit follows
 	TypeListening             Type = 5 // worker → primary: a server listens: Listening
 	TypeError                 Type = 6 // either way: a protocol problem the peer should log: Problem
+	// TypeHeartbeat asks the worker whether its event loop still turns;
+	// the worker answers TypeHeartbeatAck from that loop, so a worker
+	// stuck in a busy loop stops answering. Neither has a body.
+	TypeHeartbeat    Type = 7 // primary → worker
+	TypeHeartbeatAck Type = 8 // worker → primary
 )
+
+// EnvMaxSize is the environment variable through which a primary tells its
+// workers the frame size limit it reads with, so both ends agree.
+const EnvMaxSize = "ISOWASM_MAX_FRAME_SIZE"
 
 func (t Type) String() string {
 	switch t {
@@ -60,6 +69,10 @@ func (t Type) String() string {
 		return "listening"
 	case TypeError:
 		return "error"
+	case TypeHeartbeat:
+		return "heartbeat"
+	case TypeHeartbeatAck:
+		return "heartbeatAck"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -317,7 +330,7 @@ func Parse(data []byte) (Frame, error) {
 	if err := decMode.Unmarshal(data, &f); err != nil {
 		return Frame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if f.Type == 0 || f.Type > TypeError {
+	if f.Type == 0 || f.Type > TypeHeartbeatAck {
 		return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
 	}
 	if f.Type == TypeMessage && len(f.Body) == 0 {

@@ -188,6 +188,8 @@ func FuzzRead(f *testing.F) {
 	for _, v := range vectors {
 		f.Add(AppendEncode(nil, v.f))
 	}
+	f.Add(AppendEncode(nil, Frame{Type: TypeHeartbeat}))
+	f.Add(AppendEncode(nil, Frame{Type: TypeHeartbeatAck}))
 	f.Add([]byte{0x7f, 0xff, 0xff, 0xff})
 	f.Add(append([]byte{0, 0, 0, 200}, bytes.Repeat([]byte{0x81}, 200)...))
 	f.Fuzz(func(t *testing.T, data []byte) {

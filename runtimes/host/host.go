@@ -46,7 +46,13 @@ func FromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
 			return Config{}, true, fmt.Errorf("host: %s=%q is not a descriptor", hostabi.EnvChannelFD, s)
 		}
 	}
-	return Config{WorkerID: id, Cookie: getenv(hostabi.EnvCookie), FD: fd}, true, nil
+	maxSize := 0
+	if s := getenv(frame.EnvMaxSize); s != "" {
+		if maxSize, err = strconv.Atoi(s); err != nil || maxSize < 0 {
+			return Config{}, true, fmt.Errorf("host: %s=%q is not a size in bytes", frame.EnvMaxSize, s)
+		}
+	}
+	return Config{WorkerID: id, Cookie: getenv(hostabi.EnvCookie), FD: fd, MaxFrameSize: maxSize}, true, nil
 }
 
 // Handler receives what arrives from the primary. Its methods are called on
@@ -61,6 +67,17 @@ type Handler interface {
 	// Closed is called once, when the channel is gone: closed by this side,
 	// by the primary, or broken (err says why; nil for an orderly close).
 	Closed(err error)
+}
+
+// Heartbeater is implemented by a Handler whose runtime has an event loop:
+// Heartbeat is called on the reader goroutine when the primary asks whether
+// the worker still responds, and must arrange for ack to be called from that
+// loop (post it), so that a worker whose loop is stuck stops answering and
+// is killed by the primary. ack is safe from any goroutine and may be
+// called late or never. A Handler without it is answered at once from the
+// reader goroutine.
+type Heartbeater interface {
+	Heartbeat(ack func())
 }
 
 // Channel is an open channel to the primary.
@@ -133,6 +150,7 @@ func (c *Channel) Start(h Handler) {
 
 func (c *Channel) read(h Handler) {
 	r := frame.NewReader(c.conn, c.cfg.MaxFrameSize)
+	hb, _ := h.(Heartbeater)
 	var err error
 	for {
 		var f frame.Frame
@@ -145,6 +163,12 @@ func (c *Channel) read(h Handler) {
 			h.Message(f.Body)
 		case frame.TypeDisconnect:
 			h.DisconnectRequest()
+		case frame.TypeHeartbeat:
+			if hb != nil {
+				hb.Heartbeat(c.ackHeartbeat)
+			} else {
+				c.ackHeartbeat()
+			}
 		case frame.TypeError:
 			// The primary reports a problem with something we sent; it is
 			// not fatal to the channel.
@@ -180,6 +204,11 @@ func (c *Channel) closedHere() bool {
 // (the channel stays usable) when the payload is over the limit.
 func (c *Channel) Send(payload []byte) error {
 	return c.write(frame.Message(payload))
+}
+
+// ackHeartbeat answers a heartbeat; a closed channel needs no answer.
+func (c *Channel) ackHeartbeat() {
+	_ = c.write(frame.Frame{Type: frame.TypeHeartbeatAck})
 }
 
 // Listening tells the primary a server of this worker listens.

@@ -49,10 +49,25 @@ func (r *runtime) bindings() *goja.Object {
 			message:           get("message"),
 			disconnectRequest: get("disconnectRequest"),
 			channelClosed:     get("channelClosed"),
+			signal:            get("signal"),
 		}
 		return goja.Undefined()
 	})
 	set("tickQueued", func() { r.ticks = true })
+	set("v8Error", func(v goja.Value) { r.v8Error(v) })
+	// jsonParse parses JSON text keeping lone surrogates; undefined when
+	// the text is not JSON (JSON.parse then reports it).
+	set("jsonParse", func(text string) goja.Value {
+		data, err := jsonToCBOR(text)
+		if err != nil {
+			return goja.Undefined()
+		}
+		v, err := cborToValue(vm, data)
+		if err != nil {
+			return goja.Undefined()
+		}
+		return v
+	})
 	set("runTicks", func() {
 		if r.hooks.runTicks != nil {
 			r.ticks = false
@@ -155,6 +170,8 @@ func (r *runtime) bindings() *goja.Object {
 	// Files and the machine, for node:fs and node:os.
 	r.fsBindings(set)
 	r.netBindings(set)
+	r.primaryBindings(set)
+	r.cryptoBindings(set)
 	set("hostname", func() string { h, _ := os.Hostname(); return h })
 	set("tmpdir", func() string { return strings.TrimSuffix(os.TempDir(), "/") })
 	set("homedir", func() string { h, _ := os.UserHomeDir(); return h })

@@ -42,9 +42,11 @@ var nodeModules = map[string]string{
 	"node:buffer":          "node/buffer.js",
 	"node:cluster":         "node/cluster.js",
 	"node:console":         "node/console.js",
+	"node:crypto":          "node/crypto.js",
 	"node:events":          "node/events.js",
 	"node:fs":              "node/fs.js",
 	"node:fs/promises":     "node/fs-promises.js",
+	"node:http":            "node/http.js",
 	"node:net":             "node/net.js",
 	"node:os":              "node/os.js",
 	"node:path":            "node/path.js",
@@ -58,6 +60,13 @@ var nodeModules = map[string]string{
 	"isowasm:globals":      "node/globals.js",
 	"isowasm:inspect":      "node/inspect.js",
 	"isowasm:errors":       "node/errors.js",
+}
+
+// primaryModules are the imports that make a script a cluster primary.
+var primaryModules = map[string]bool{
+	"node:cluster": true,
+	"isotropic-cluster/lib/cluster-primary.js": true,
+	"isotropic-cluster/lib/cluster-primary":    true,
 }
 
 // nodeBuiltins are Node's built-in module names: a bare import of one of
@@ -99,7 +108,7 @@ func builtinFile(spec string) string {
 // cache key, so a new isowasm never reuses an old bundle.
 var runtimeKey = sync.OnceValue(func() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "isowasm-bundle-v1\x00esbuild v0.28.2\x00")
+	fmt.Fprintf(h, "isowasm-bundle-v3\x00esbuild v0.28.2\x00")
 	_ = fs.WalkDir(sources, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -123,6 +132,9 @@ type bundle struct {
 	// Inputs are the files read, with their content hashes: the cache entry
 	// is valid while every one is unchanged.
 	Inputs []input
+	// Primary says the user's code imports node:cluster or the
+	// isotropic-cluster primary (built-ins' own imports do not count).
+	Primary bool
 }
 
 type input struct {
@@ -174,8 +186,9 @@ func load(script, dir string) (*bundle, error) {
 }
 
 type cacheHeader struct {
-	ESM    bool    `json:"esm"`
-	Inputs []input `json:"inputs"`
+	ESM     bool    `json:"esm"`
+	Primary bool    `json:"primary,omitempty"`
+	Inputs  []input `json:"inputs"`
 }
 
 func readCached(file string) *bundle {
@@ -196,14 +209,14 @@ func readCached(file string) *bundle {
 			return nil
 		}
 	}
-	return &bundle{Code: string(data[nl+1:]), ESM: h.ESM, Inputs: h.Inputs}
+	return &bundle{Code: string(data[nl+1:]), ESM: h.ESM, Primary: h.Primary, Inputs: h.Inputs}
 }
 
 func writeCached(file string, b *bundle) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	head, err := json.Marshal(cacheHeader{ESM: b.ESM, Inputs: b.Inputs})
+	head, err := json.Marshal(cacheHeader{ESM: b.ESM, Primary: b.Primary, Inputs: b.Inputs})
 	if err != nil {
 		return err
 	}
@@ -263,8 +276,9 @@ func build(abs string) (*bundle, error) {
 	entryJSON, _ := json.Marshal(abs)
 	globalsJSON, _ := json.Marshal(globalsModule)
 	var (
-		mu     sync.Mutex
-		inputs = map[string]string{}
+		mu      sync.Mutex
+		inputs  = map[string]string{}
+		primary bool
 	)
 	plugin := api.Plugin{
 		Name: "isowasm",
@@ -278,6 +292,11 @@ func build(abs string) (*bundle, error) {
 					spec = "node:" + spec
 				}
 				if f := builtinFile(spec); f != "" {
+					if args.Namespace != namespace && primaryModules[spec] {
+						mu.Lock()
+						primary = true
+						mu.Unlock()
+					}
 					return api.OnResolveResult{Path: spec, Namespace: namespace}, nil
 				}
 				switch {
@@ -351,7 +370,7 @@ func build(abs string) (*bundle, error) {
 	if len(res.OutputFiles) != 1 {
 		return nil, fmt.Errorf("js: bundling %s: %d outputs", abs, len(res.OutputFiles))
 	}
-	b := &bundle{Code: wrap(string(res.OutputFiles[0].Contents)), ESM: entryIsESM(res.Metafile, abs)}
+	b := &bundle{Code: instrumentCatches(wrap(string(res.OutputFiles[0].Contents))), ESM: entryIsESM(res.Metafile, abs), Primary: primary}
 	for p, h := range inputs {
 		b.Inputs = append(b.Inputs, input{Path: p, Hash: h})
 	}

@@ -43,6 +43,15 @@ type Config struct {
 	CacheDir string
 	// ExecPath is process.argv[0] and process.execPath; "" is os.Executable().
 	ExecPath string
+	// Processes starts the workers node:cluster forks when the script is a
+	// primary (Channel is nil). Nil makes cluster.fork() throw: a primary
+	// script must be run by `isowasm run`, which passes the engine's.
+	Processes Processes
+	// Signals delivers the signals the process receives (the caller
+	// subscribes with signal.Notify). SIGINT, SIGTERM, SIGHUP… are emitted
+	// as process events when the script listens for them; otherwise the
+	// script ends as Node's default handler would, with 128+signal number.
+	Signals <-chan os.Signal
 }
 
 // Run bundles and runs the script until its event loop is empty, it calls
@@ -88,6 +97,24 @@ func Check(script, cacheDirectory string) error {
 	}
 	_, err = compile(script, b)
 	return err
+}
+
+// ScriptInfo is what Inspect learns about a script without running it.
+type ScriptInfo struct {
+	// Primary says the script is a cluster primary: it imports
+	// isotropic-cluster/lib/cluster-primary.js or node:cluster (bare
+	// "cluster" too), so it must be run with Config.Processes.
+	Primary bool
+}
+
+// Inspect bundles the script (through the same cache as Run) and reports
+// what kind of script it is, so a command can decide how to run it.
+func Inspect(script, cacheDirectory string) (ScriptInfo, error) {
+	b, err := load(script, cacheDir(cacheDirectory))
+	if err != nil {
+		return ScriptInfo{}, err
+	}
+	return ScriptInfo{Primary: b.Primary}, nil
 }
 
 func cacheDir(dir string) string {

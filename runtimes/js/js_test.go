@@ -86,7 +86,7 @@ func runNode(t *testing.T, dir, entry string) (result, bool) {
 		t.Log("node is not installed: comparing with the recorded expectation only")
 		return result{}, false
 	}
-	cmd := exec.Command(node, entry)
+	cmd := exec.Command(node, strings.Split(entry, "\x00")...)
 	cmd.Dir = dir
 	cmd.Env = []string{"ISO_TEST=1"}
 	var stdout, stderr bytes.Buffer

@@ -214,10 +214,12 @@ func (l *loop) poll(block bool, alive func() bool) []func() {
 	if !block || l.hasPosted() {
 		return l.takePosted()
 	}
-	d, ok := l.nextDue()
-	if !ok && !alive() {
-		return nil
+	if !alive() {
+		// Only unref'd timers are left: they must not hold the loop (libuv
+		// polls with a zero timeout when nothing ref'd is active).
+		return l.takePosted()
 	}
+	d, ok := l.nextDue()
 	var timeout <-chan time.Time
 	if ok {
 		if d <= 0 {

@@ -139,9 +139,9 @@ func TestBuildErrors(t *testing.T) {
 		want:  "%s/main.cjs:1:9: Could not resolve \"left-pad\"",
 	}, {
 		name:  "unsupported built-in",
-		files: map[string]string{"main.mjs": "import http from 'node:http';\n"},
+		files: map[string]string{"main.mjs": "import dgram from 'node:dgram';\n"},
 		entry: "main.mjs",
-		want:  "%s/main.mjs:1:18: node:http is not available in isowasm's JavaScript runtime",
+		want:  "%s/main.mjs:1:19: node:dgram is not available in isowasm's JavaScript runtime",
 	}, {
 		name:  "missing script",
 		files: map[string]string{},
@@ -249,4 +249,24 @@ func TestContextEnds(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
 	}
+}
+
+// TestCrypto: node:crypto's randomness and digests, as Node gives them.
+func TestCrypto(t *testing.T) {
+	r, dir := runFiles(t, map[string]string{"main.mts": `import crypto, {randomUUID} from 'node:crypto';
+import {createHash} from 'crypto';
+const id: string = randomUUID();
+console.log(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id), id !== randomUUID());
+const bytes = crypto.randomBytes(16);
+console.log(bytes.length, Buffer.isBuffer(bytes), crypto.randomBytes(0).length);
+console.log(createHash('sha256').update('abc').digest('hex'));
+console.log(crypto.createHmac('sha1', 'key').update('a').update(Buffer.from('b')).digest('base64'));
+const n = crypto.randomInt(3, 5);
+console.log(n === 3 || n === 4, typeof globalThis.crypto.randomUUID());
+`}, "main.mts")
+	want := "true true\n16 true 0\nba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n1lnIpieF/KDQMpxudn7kgX40Yo0=\ntrue string\n"
+	if r.stdout != want || r.code != 0 {
+		t.Errorf("code %d stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	_ = dir
 }

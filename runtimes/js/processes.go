@@ -37,6 +37,11 @@ type WorkerEvents interface {
 	Message(payload []byte)
 	// Listening: a server in the worker listens (address "" for any).
 	Listening(address string, port int, addressType int)
+	// ExitedAfterDisconnect: the worker is leaving of its own accord (its
+	// cluster.worker.disconnect() or kill(); the exited-after-disconnect
+	// frame), so worker.exitedAfterDisconnect is true in the primary, as
+	// Node's {act: 'exitedAfterDisconnect'} makes it.
+	ExitedAfterDisconnect()
 	// ProtocolError: the worker broke the protocol (garbage, oversize
 	// frame); it is being killed, and Disconnect and Exit follow.
 	ProtocolError(err error)
@@ -45,7 +50,8 @@ type WorkerEvents interface {
 	// Exit: the process ended; code is -1 when a signal (its name, such as
 	// "SIGTERM") ended it. Called once, after Disconnect.
 	Exit(code int, signal string)
-	// Stdout and Stderr carry a silent worker's output as it comes.
+	// Stdout and Stderr carry a silent worker's output as it comes; all of
+	// it is reported before Exit.
 	Stdout(p []byte)
 	Stderr(p []byte)
 }

@@ -1,11 +1,13 @@
 package js
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/isowasm/isowasm/conformance"
 	"github.com/isowasm/isowasm/hostabi/frame"
 )
 
@@ -58,5 +60,51 @@ func TestReferenceWorker(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "Error") {
 		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// TestReferenceScenarios runs every reference scenario's primary.js in this
+// process, as `isowasm run primary.js` would (the workers are this test
+// binary re-run as workers), and compares its result line with the trace.
+// The conformance package runs the same scenarios with the real binary.
+func TestReferenceScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the reference scenarios take a while")
+	}
+	if raceEnabled {
+		t.Skip("the scenarios' timings do not hold under the race detector; the conformance package runs them with a normal build")
+	}
+	cache := t.TempDir()
+	for _, name := range conformance.Scenarios() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			want, err := conformance.Trace(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			primary, err := conformance.Prepare(t.TempDir(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr syncBuffer
+			procs := newSubprocs(&stdout, &stderr, "ISOWASM_TEST_CACHE="+cache)
+			defer procs.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), conformance.DefaultTimeout)
+			defer cancel()
+			code, err := Run(ctx, Config{
+				Script: primary, Env: os.Environ(), Stdout: &stdout, Stderr: &stderr,
+				CacheDir: cache, Processes: procs,
+			})
+			if err != nil {
+				t.Fatalf("run: %v (code %d)\nstderr:\n%s", err, code, stderr.String())
+			}
+			got, err := conformance.Extract([]byte(stdout.String()))
+			if err != nil {
+				t.Fatalf("%v (code %d)\nstdout:\n%s\nstderr:\n%s", err, code, stdout.String(), stderr.String())
+			}
+			if diff := conformance.Compare(got, want); diff != "" {
+				t.Errorf("%s\nresult: %s\nstdout:\n%s\nstderr:\n%s", diff, got, stdout.String(), stderr.String())
+			}
+		})
 	}
 }

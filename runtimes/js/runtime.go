@@ -15,6 +15,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/isowasm/isowasm/hostabi/frame"
 	"github.com/isowasm/isowasm/runtimes/host"
 )
 
@@ -41,6 +42,10 @@ type runtime struct {
 
 	listeners   map[int]*listener // node:net servers
 	listenerSeq int
+
+	children map[int]*child // worker processes forked by a primary script
+
+	typeErrorProto *goja.Object // TypeError.prototype, for v8Error
 }
 
 // hooks are the JS functions the Go side calls, installed by node/process.js.
@@ -57,10 +62,11 @@ type hooks struct {
 	message           goja.Callable // (value)
 	disconnectRequest goja.Callable
 	channelClosed     goja.Callable
+	signal            goja.Callable // (name, number) → true when a listener took it
 }
 
 func newRuntime(cfg Config, start time.Time) *runtime {
-	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), listeners: map[int]*listener{}}
+	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), listeners: map[int]*listener{}, children: map[int]*child{}}
 	r.vm.SetPromiseRejectionTracker(r.trackRejection)
 	if cfg.Channel != nil {
 		r.connected = cfg.Channel.Connected()
@@ -78,6 +84,16 @@ func (r *runtime) run(ctx context.Context, prg *goja.Program, esm bool) (int, er
 		r.vm.Interrupt(ctx.Err())
 	})
 	defer stop()
+	defer r.endChildren()
+	if r.cfg.Signals != nil {
+		done := make(chan struct{})
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			r.watchSignals(done)
+		}()
+		defer func() { close(done); <-finished }()
+	}
 
 	v, err := r.vm.RunProgram(prg)
 	if err != nil {
@@ -190,7 +206,7 @@ func (r *runtime) turn(mainPromise **goja.Promise) {
 
 func (r *runtime) alive() bool {
 	l := r.loop
-	return l.refs > 0 || l.pending > 0 || r.connected || l.hasPosted() || r.listening()
+	return l.refs > 0 || l.pending > 0 || r.connected || l.hasPosted() || r.listening() || r.childrenAlive()
 }
 
 func (r *runtime) scriptPath() string {
@@ -209,6 +225,7 @@ func (r *runtime) handle(err error) {
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
+		r.v8Error(ex.Value())
 		if r.hooks.uncaught != nil {
 			res, err2 := r.hooks.uncaught(goja.Undefined(), ex.Value(), r.vm.ToValue("uncaughtException"))
 			if err2 == nil && res.ToBoolean() {
@@ -356,6 +373,7 @@ func (r *runtime) drain() {
 func (r *runtime) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {
 	switch op {
 	case goja.PromiseRejectionReject:
+		r.v8Error(p.Result())
 		r.rejections = append(r.rejections, p)
 	case goja.PromiseRejectionHandle:
 		for i, q := range r.rejections {
@@ -430,6 +448,13 @@ func (h channelHandler) Closed(err error) {
 	})
 }
 
+// sendListening tells the primary a server listens, queued behind the
+// messages the script sent before (in Node the listening message follows
+// them: it waits for the primary's answer to the worker's queryServer).
+func (r *runtime) sendListening(l frame.Listening) {
+	r.out.enqueue(sendOp{listening: &l})
+}
+
 // sender writes frames to the primary in order on a goroutine of its own,
 // so a slow reader never blocks the loop.
 type sender struct {
@@ -445,6 +470,7 @@ type sender struct {
 
 type sendOp struct {
 	payload    []byte
+	listening  *frame.Listening
 	disconnect bool
 	voluntary  bool
 	result     func(error) // called on the sender goroutine
@@ -481,9 +507,12 @@ func (s *sender) run() {
 		s.queue = s.queue[1:]
 		s.mu.Unlock()
 		var err error
-		if op.disconnect {
+		switch {
+		case op.disconnect:
 			err = s.ch.Disconnect(op.voluntary)
-		} else {
+		case op.listening != nil:
+			err = s.ch.Listening(*op.listening)
+		default:
 			err = s.ch.Send(op.payload)
 		}
 		if op.result != nil {

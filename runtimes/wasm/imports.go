@@ -58,6 +58,7 @@ func hostModule(rt wazero.Runtime, w *worker) wazero.HostModuleBuilder {
 	fn(hostabi.ImportDestroy, one, one, func(_ api.Module, stack []uint64) {
 		stack[0] = status(w.destroy(api.DecodeI32(stack[0])))
 	})
+	httpImports(fn, w)
 	return b
 }
 

@@ -124,14 +124,16 @@ var (
 	i32 = api.ValueTypeI32
 
 	guestExports = map[string]sig{
-		hostabi.ExportAlloc:        {[]api.ValueType{i32}, []api.ValueType{i32}},
-		hostabi.ExportInit:         {nil, []api.ValueType{i32}},
-		hostabi.ExportOnMessage:    {[]api.ValueType{i32, i32}, nil},
-		hostabi.ExportOnDisconnect: {nil, nil},
-		hostabi.ExportOnTimer:      {[]api.ValueType{i32}, nil},
-		hostabi.ExportOnExit:       {[]api.ValueType{i32}, nil},
-		hostabi.ExportInitialize:   {nil, nil},
-		abiMarker:                  {nil, nil},
+		hostabi.ExportAlloc:         {[]api.ValueType{i32}, []api.ValueType{i32}},
+		hostabi.ExportInit:          {nil, []api.ValueType{i32}},
+		hostabi.ExportOnMessage:     {[]api.ValueType{i32, i32}, nil},
+		hostabi.ExportOnDisconnect:  {nil, nil},
+		hostabi.ExportOnTimer:       {[]api.ValueType{i32}, nil},
+		hostabi.ExportOnExit:        {[]api.ValueType{i32}, nil},
+		hostabi.ExportInitialize:    {nil, nil},
+		abiMarker:                   {nil, nil},
+		hostabi.ExportOnHTTPRequest: {[]api.ValueType{i32, i32, i32}, nil},
+		httpMarker:                  {nil, nil},
 	}
 	requiredExports = []string{abiMarker, hostabi.ExportAlloc, hostabi.ExportOnMessage}
 	abiMarker       = hostabi.ExportABIPrefix + strconv.Itoa(hostabi.ABIVersion)
@@ -219,6 +221,9 @@ func (e *engine) validate(ctx context.Context, path string, cm wazero.CompiledMo
 		if mod == hostabi.ImportModule && name == hostabi.ImportSetTimer {
 			timers = true
 		}
+	}
+	if err := validateHTTP(cm, refuse); err != nil {
+		return err
 	}
 	if _, ok := exports[hostabi.ExportOnTimer]; timers && !ok {
 		return refuse("imports %s.%s but is missing export %s %s", hostabi.ImportModule, hostabi.ImportSetTimer, hostabi.ExportOnTimer, guestExports[hostabi.ExportOnTimer])

@@ -30,6 +30,14 @@ type worker struct {
 
 	alloc, init, onMessage, onDisconnect, onTimer, onExit, initialize api.Function
 
+	// guest is held by whoever calls into the guest or touches the loop's
+	// state: the loop, except while it waits, and an HTTP handler
+	// delivering a request (http.go); ctx is run's.
+	guest         sync.Mutex
+	ctx           context.Context
+	http          httpState
+	onHTTPRequest api.Function
+
 	connected  bool // the channel is open as far as the guest was told
 	timers     timerHeap
 	pending    map[int32]*timer
@@ -52,12 +60,16 @@ const (
 	evMessage eventKind = iota
 	evDisconnectRequest
 	evClosed
+	evHeartbeat
+	evFunc // run fn on the loop
 )
 
 type event struct {
 	kind    eventKind
 	payload []byte
 	err     error
+	ack     func() // evHeartbeat
+	fn      func() // evFunc
 }
 
 func newWorker(cfg Config) *worker {
@@ -123,6 +135,7 @@ func (w *worker) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.C
 	w.onTimer = mod.ExportedFunction(hostabi.ExportOnTimer)
 	w.onExit = mod.ExportedFunction(hostabi.ExportOnExit)
 	w.initialize = mod.ExportedFunction(hostabi.ExportInitialize)
+	w.onHTTPRequest = mod.ExportedFunction(hostabi.ExportOnHTTPRequest)
 	return nil
 }
 
@@ -165,6 +178,9 @@ var readyPayload = []byte{0x65, 'r', 'e', 'a', 'd', 'y'} // CBOR text "ready"
 // run initializes the guest, says ready and loops until the worker ends.
 func (w *worker) run(ctx context.Context) (int, error) {
 	defer w.mod.Close(context.WithoutCancel(ctx))
+	w.ctx = ctx
+	w.guest.Lock()
+	defer w.endHTTP() // unlocks, ends the HTTP servers before the module closes
 	if w.ch != nil {
 		w.ch.Start(channelHandler{w})
 	}
@@ -209,7 +225,7 @@ func (w *worker) run(ctx context.Context) (int, error) {
 			w.finish(ctx, 0)
 			break
 		}
-		if !w.connected && len(w.pending) == 0 && !w.destroying && !w.hasPosted() {
+		if !w.connected && len(w.pending) == 0 && !w.destroying && !w.hasPosted() && !w.http.alive() {
 			w.finish(ctx, 0)
 			break
 		}
@@ -217,12 +233,15 @@ func (w *worker) run(ctx context.Context) (int, error) {
 		if ok {
 			tick.Reset(max(time.Until(next), 0))
 		}
+		w.guest.Unlock()
 		select {
 		case <-w.wake:
 		case <-tick.C:
 		case <-ctx.Done():
+			w.guest.Lock()
 			return 1, fmt.Errorf("wasm: %s: %w", w.cfg.Module, ctx.Err())
 		}
+		w.guest.Lock()
 		tick.Stop() // since Go 1.23 a stopped timer delivers nothing stale
 	}
 	return w.code, nil
@@ -271,9 +290,15 @@ func (w *worker) runPosted(ctx context.Context) {
 		case evMessage:
 			w.deliver(ctx, e.payload)
 		case evDisconnectRequest:
-			// Node's worker closes its servers (none here) and then the
-			// channel; the guest hears of it when the close is seen.
-			w.ch.Close()
+			// Node's worker closes its servers and then the channel; the
+			// guest hears of it when the close is seen.
+			w.closeServers(func() { w.ch.Close() })
+		case evFunc:
+			e.fn()
+		case evHeartbeat:
+			// Answered from the loop: a guest spinning in an export never
+			// gets here, and the primary kills the process.
+			e.ack()
 		case evClosed:
 			if !w.connected {
 				continue
@@ -310,8 +335,9 @@ type channelHandler struct{ w *worker }
 func (h channelHandler) Message(payload []byte) {
 	h.w.post(event{kind: evMessage, payload: payload})
 }
-func (h channelHandler) DisconnectRequest() { h.w.post(event{kind: evDisconnectRequest}) }
-func (h channelHandler) Closed(err error)   { h.w.post(event{kind: evClosed, err: err}) }
+func (h channelHandler) DisconnectRequest()   { h.w.post(event{kind: evDisconnectRequest}) }
+func (h channelHandler) Closed(err error)     { h.w.post(event{kind: evClosed, err: err}) }
+func (h channelHandler) Heartbeat(ack func()) { h.w.post(event{kind: evHeartbeat, ack: ack}) }
 
 // Timers: a heap by (due, sequence), so timers due at the same time fire
 // in the order they were set, as Node's do.

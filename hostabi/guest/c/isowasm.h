@@ -43,7 +43,9 @@ enum {
     ISOWASM_EMALFORMED = -2, /* not one CBOR value with JSON semantics */
     ISOWASM_ETOOLARGE = -3,  /* over the frame size limit */
     ISOWASM_EBOUNDS = -4,    /* pointer and length outside the memory */
-    ISOWASM_EAGAIN = -5      /* destroy was already called */
+    ISOWASM_EAGAIN = -5,     /* destroy was already called */
+    ISOWASM_ELISTEN = -6,    /* HTTP: http_listen failed (the reason is on stderr) */
+    ISOWASM_EUNKNOWN = -7    /* HTTP: no such request (answered already) or server */
 };
 
 /* What isowasm_init returns. */
@@ -185,7 +187,8 @@ enum {
     ISOWASM_ARRAY,
     ISOWASM_MAP,
     ISOWASM_BOOL,
-    ISOWASM_NULL
+    ISOWASM_NULL,
+    ISOWASM_BYTES
 };
 
 static inline isowasm_value isowasm_message(const uint8_t *msg, size_t len) {
@@ -215,6 +218,7 @@ static inline int isowasm_type(isowasm_value v) {
     if (!isowasm__read_head(v.p, v.end, &major, &n)) return ISOWASM_INVALID;
     switch (major) {
     case 0: case 1: return ISOWASM_NUMBER;
+    case 2: return ISOWASM_BYTES;
     case 3: return ISOWASM_TEXT;
     case 4: return ISOWASM_ARRAY;
     case 5: return ISOWASM_MAP;
@@ -340,14 +344,96 @@ static inline bool isowasm_number(isowasm_value v, double *out) {
     return false;
 }
 
+/* A byte string (as HTTP bodies are). */
+static inline bool isowasm_bytes(isowasm_value v, const uint8_t **p, size_t *len) {
+    int major;
+    uint64_t n;
+    const uint8_t *q = isowasm__read_head(v.p, v.end, &major, &n);
+    if (!q || major != 2 || (uint64_t)(v.end - q) < n) return false;
+    *p = q;
+    *len = (size_t)n;
+    return true;
+}
+
+static inline void isowasm_write_bytes(isowasm_writer *w, const void *p, size_t n) {
+    isowasm__head(w, 2, n);
+    isowasm__put(w, p, n);
+}
+
 /* The "type" field of a message, as text; false when there is none. */
 static inline bool isowasm_message_type(isowasm_value msg, const char **type, size_t *len) {
     isowasm_value t;
     return isowasm_get(msg, "type", &t) && isowasm_text(t, type, len);
 }
 
+/* ---- HTTP extension ---------------------------------------------------
+ *
+ * A worker that serves HTTP (hostabi/ABI.md, "Extension: HTTP servers")
+ * defines ISOWASM_HTTP before including this header in its
+ * ISOWASM_IMPLEMENTATION file, calls isowasm_http_listen (from isowasm_init,
+ * say) and defines isowasm_on_http_request, which answers each request
+ * with isowasm_http_respond, at once or later. A request is a CBOR map:
+ * method, url, httpVersion (text), headers (an array: lower-case name,
+ * value, name, value...), body (bytes), remoteAddress (text), remotePort,
+ * server (integers). A response is a map: status (integer), headers (an
+ * array of texts as above, or a map of name to text), body (bytes or text).
+ */
+ISOWASM_IMPORT("http_listen") int32_t isowasm_http_listen(int32_t port, const char *host, size_t host_len);
+ISOWASM_IMPORT("http_respond") int32_t isowasm_http_respond(int32_t request_id, const void *cbor, size_t len);
+ISOWASM_IMPORT("http_close") int32_t isowasm_http_close(int32_t server_id);
+ISOWASM_EXPORT("isowasm_on_http_request") void isowasm_on_http_request(int32_t request_id, const uint8_t *request, size_t len);
+ISOWASM_EXPORT("isowasm_http_v1") void isowasm_http_v1(void);
+
+/* Finds a request header by its lower-case name; *value is its first value. */
+static inline bool isowasm_http_header(isowasm_value request, const char *name, const char **value, size_t *len) {
+    isowasm_value headers;
+    int major;
+    uint64_t n;
+    if (!isowasm_get(request, "headers", &headers)) return false;
+    const uint8_t *p = isowasm__read_head(headers.p, headers.end, &major, &n);
+    if (!p || major != 4) return false;
+    isowasm_value e = {p, headers.end};
+    for (uint64_t i = 0; i + 1 < n; i += 2) {
+        isowasm_value v = isowasm_next(e);
+        if (!v.p) return false;
+        if (isowasm_text_is(e, name)) return isowasm_text(v, value, len);
+        e = isowasm_next(v);
+        if (!e.p) return false;
+    }
+    return false;
+}
+
+/* Answers a request with a body and, unless content_type is NULL, a
+ * Content-Type header. Returns an ISOWASM_ status. */
+static inline int32_t isowasm_http_respond_body(int32_t request_id, int status, const char *content_type, const void *body, size_t len) {
+    uint8_t small[512];
+    size_t need = 64 + len + (content_type ? strlen(content_type) : 0);
+    uint8_t *buf = need <= sizeof small ? small : (uint8_t *)__builtin_malloc(need);
+    if (!buf) return ISOWASM_ETOOLARGE;
+    isowasm_writer w;
+    isowasm_writer_init(&w, buf, need);
+    isowasm_write_map(&w, 3);
+    isowasm_write_text(&w, "status");
+    isowasm_write_int(&w, status);
+    isowasm_write_text(&w, "headers");
+    isowasm_write_array(&w, content_type ? 2 : 0);
+    if (content_type) {
+        isowasm_write_text(&w, "content-type");
+        isowasm_write_text(&w, content_type);
+    }
+    isowasm_write_text(&w, "body");
+    isowasm_write_bytes(&w, body, len);
+    int32_t status_code = isowasm_http_respond(request_id, w.buf, w.len);
+    if (buf != small) __builtin_free(buf);
+    return status_code;
+}
+
 #ifdef ISOWASM_IMPLEMENTATION
 #include <stdlib.h>
+
+#ifdef ISOWASM_HTTP
+void isowasm_http_v1(void) {}
+#endif
 
 void isowasm_abi_v1(void) {}
 

@@ -26,11 +26,20 @@
 // publishOnce and completeOnce events remember their event; later publishes do nothing and a
 // later subscriber is called at once with the remembered event unless it was prevented at the
 // stage where it stopped.
+//
+// Performance (goja runs this for every message a worker receives): publish is the hot path.
+// When the pubsub's, the dispatcher's and the Event's methods are the stock ones, publish
+// takes a path that allocates only the event and its config: no argument objects, no
+// distribution-path Map, no unsubscribe closure per subscriber, no iterators, and stages
+// without subscribers cost a property read. Anything overridden takes the general path,
+// which calls the overriding methods exactly as before.
 
 import _make from 'isotropic-make';
 import _PropertyChainer from 'isotropic-property-chainer';
 
 const defaultEventName = Symbol('default');
+
+const functionCall = Function.prototype.call;
 
 // Calls a callback given as a function, or as the name of a method of host.
 const callCallback = (callback, host, args) => {
@@ -48,6 +57,75 @@ const callCallback = (callback, host, args) => {
     }
 
     return undefined;
+};
+
+// callCallback with one argument and no arguments array (Function.prototype.call, unless a
+// function's call is not the standard one).
+const callCallbackWith = (callback, host, argument) => {
+    let method;
+
+    switch (typeof callback) {
+        case 'function':
+            method = callback;
+            break;
+        case 'string':
+        case 'symbol':
+            method = host[callback];
+
+            if (typeof method !== 'function') {
+                return undefined;
+            }
+
+            break;
+        default:
+            return undefined;
+    }
+
+    return method.call === functionCall ?
+        method.call(host, argument) :
+        Reflect.apply(method, host, [
+            argument
+        ]);
+};
+
+// The subscriptions of one stage of one event on one publisher, in subscription order.
+// Subscribing appends an entry; unsubscribing marks its entry dead. A dispatch walks the
+// entries by index, so (as with a Map iterator) it calls entries added while it runs and skips
+// entries removed before it reaches them. Dead entries are dropped only while nothing walks
+// the list. byId maps subscription ids to live entries; the list is removed from its state
+// when the last one goes, so a subscription made after that starts a new list, which a
+// dispatch still walking the old one does not see.
+const newSubscriptionList = () => ({
+    byId: new Map(),
+    dead: 0,
+    entries: [],
+    walking: 0
+});
+
+const compactSubscriptionList = list => {
+    const entries = list.entries;
+
+    let kept = 0;
+
+    for (let index = 0; index < entries.length; index += 1) {
+        const entry = entries[index];
+
+        if (entry.live) {
+            entries[kept] = entry;
+            kept += 1;
+        }
+    }
+
+    entries.length = kept;
+    list.dead = 0;
+};
+
+const endWalk = list => {
+    list.walking -= 1;
+
+    if (list.walking === 0 && list.dead !== 0) {
+        compactSubscriptionList(list);
+    }
 };
 
 export const Event = _make({
@@ -111,8 +189,17 @@ export const Event = _make({
 
         return this;
     },
+    // During a dispatch with the stock Event, _subscription names the subscription being
+    // called (and _dispatcher the publishing dispatcher) instead of an unsubscribe closure.
     unsubscribe () {
-        return typeof this._config.unsubscribe === 'function' ? this._config.unsubscribe() : false;
+        const config = this._config,
+            subscription = config._subscription;
+
+        if (subscription) {
+            return config._dispatcher._unsubscribe(subscription);
+        }
+
+        return typeof config.unsubscribe === 'function' ? config.unsubscribe() : false;
     },
     _init (config = {}) {
         this._config = config;
@@ -120,6 +207,42 @@ export const Event = _make({
         return this;
     }
 });
+
+const EventPrototype = Event.prototype,
+    eventInit = EventPrototype._init,
+    // What a made constructor gives each instance: its own non-enumerable constructor.
+    eventInstanceProperties = {
+        constructor: {
+            configurable: true,
+            enumerable: false,
+            value: Event,
+            writable: true
+        }
+    },
+    // Per dispatcher, the prototype of its stock events' configs: the dispatcher's flags and
+    // the values every event starts with.
+    eventConfigPrototypes = new WeakMap();
+
+const eventConfigPrototypeOf = (dispatcher, options) => {
+    let prototype = eventConfigPrototypes.get(dispatcher);
+
+    if (prototype === undefined || prototype.dispatchStoppable !== options.dispatchStoppable || prototype.distributionStoppable !== options.distributionStoppable || prototype.eventStoppable !== options.eventStoppable || prototype.preventable !== options.preventable) {
+        prototype = {
+            __proto__: null,
+            dispatchStoppable: options.dispatchStoppable,
+            dispatchStopped: false,
+            distributionStoppable: options.distributionStoppable,
+            distributionStopped: false,
+            eventStoppable: options.eventStoppable,
+            preventable: options.preventable,
+            _dispatcher: dispatcher,
+            _subscription: null
+        };
+        eventConfigPrototypes.set(dispatcher, prototype);
+    }
+
+    return prototype;
+};
 
 // A subscription handle. One made without a config (a refused, replayed or empty
 // subscription) is not subscribed, and unsubscribing it reports success.
@@ -141,38 +264,273 @@ export const Subscription = _make({
     }
 });
 
-// Calls one stage's subscribers, publisher first, then each distributor. Subscriptions added
-// to a stage while it runs are called in the same run; removed ones are not. Dispatch stopped
-// in one distributor's subscribers still lets the next distributor's first subscriber run.
-const dispatchStage = (dispatcher, stageName, distributionPath, eventConfig, event, lifecycleHost) => {
-    for (const [
-        distributor,
-        state
-    ] of distributionPath) {
-        const subscriptions = state.subscriptions[stageName];
+const ownDistributionPath = {};
 
-        if (!subscriptions) {
-            continue;
-        }
+// Set once Dispatcher and Pubsub are made: their stock methods, which the fast paths stand in for.
+let dispatcherPublish,
+    dispatcherCallLifecycleFunction,
+    pubsubGetDispatcher,
+    pubsubGetDistributionPath,
+    pubsubGetEventState;
 
-        eventConfig.distributor = distributor;
+// dispatcher._callLifecycleFunction(name, lifecycleHost, event).
+const callLifecycleFunction = (dispatcher, name, lifecycleHost, event) => {
+    if (dispatcher._callLifecycleFunction === dispatcherCallLifecycleFunction) {
+        const callback = dispatcher._config[name];
 
-        for (const subscription of subscriptions.values()) {
-            eventConfig.unsubscribe = () => dispatcher._unsubscribe(subscription);
+        return callback === undefined ? undefined : callCallbackWith(callback, lifecycleHost === undefined ? dispatcher : lifecycleHost, event);
+    }
 
-            callCallback(subscription.callbackFunction, subscription.host === undefined ? dispatcher : subscription.host, [
-                event
-            ]);
+    return dispatcher._callLifecycleFunction(name, lifecycleHost, event);
+};
 
-            if (event.dispatchStopped) {
-                dispatcher._callLifecycleFunction('stopDispatchFunction', lifecycleHost, event);
+// Calls the subscriptions of one list (one distributor's, at one stage) until dispatch stops.
+const dispatchList = (dispatcher, list, distributor, eventConfig, event, stockEvent, lifecycleHost) => {
+    const entries = list.entries;
+
+    eventConfig.distributor = distributor;
+    list.walking += 1;
+
+    try {
+        for (let index = 0; index < entries.length; index += 1) {
+            const entry = entries[index];
+
+            if (!entry.live) {
+                continue;
+            }
+
+            const subscription = entry.config;
+
+            if (stockEvent) {
+                eventConfig._subscription = subscription;
+            } else {
+                eventConfig.unsubscribe = () => dispatcher._unsubscribe(subscription);
+            }
+
+            callCallbackWith(subscription.callbackFunction, subscription.host === undefined ? dispatcher : subscription.host, event);
+
+            if (stockEvent ? eventConfig.dispatchStopped : event.dispatchStopped) {
+                callLifecycleFunction(dispatcher, 'stopDispatchFunction', lifecycleHost, event);
                 break;
             }
         }
+    } finally {
+        endWalk(list);
+    }
 
-        if (event.distributionStopped) {
-            dispatcher._callLifecycleFunction('stopDistributionFunction', lifecycleHost, event);
-            break;
+    return stockEvent ? eventConfig.distributionStopped : event.distributionStopped;
+};
+
+// Calls one stage's subscribers, publisher first, then each distributor. Subscriptions added
+// to a stage while it runs are called in the same run; removed ones are not. Dispatch stopped
+// in one distributor's subscribers still lets the next distributor's first subscriber run.
+// The distribution path is the publisher alone with ownState (distributors null), parallel
+// arrays (distributors, states), or a Map from an overriding _getDistributionPath (pathMap).
+const dispatchStage = (dispatcher, stageName, publisher, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost) => {
+    if (pathMap !== null) {
+        for (const [
+            distributor,
+            state
+        ] of pathMap) {
+            const list = state.subscriptions[stageName];
+
+            if (list && dispatchList(dispatcher, list, distributor, eventConfig, event, stockEvent, lifecycleHost)) {
+                callLifecycleFunction(dispatcher, 'stopDistributionFunction', lifecycleHost, event);
+                break;
+            }
+        }
+    } else if (distributors === null) {
+        const list = ownState.subscriptions[stageName];
+
+        if (list && dispatchList(dispatcher, list, publisher, eventConfig, event, stockEvent, lifecycleHost)) {
+            callLifecycleFunction(dispatcher, 'stopDistributionFunction', lifecycleHost, event);
+        }
+    } else {
+        for (let index = 0; index < distributors.length; index += 1) {
+            const list = states[index].subscriptions[stageName];
+
+            if (list && dispatchList(dispatcher, list, distributors[index], eventConfig, event, stockEvent, lifecycleHost)) {
+                callLifecycleFunction(dispatcher, 'stopDistributionFunction', lifecycleHost, event);
+                break;
+            }
+        }
+    }
+};
+
+// Runs one stage; true ends the event.
+const runStage = (dispatcher, options, stageName, publisher, state, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost) => {
+    if (stockEvent) {
+        if (eventConfig.dispatchStopped) {
+            eventConfig.dispatchStopped = false;
+        }
+
+        if (eventConfig.distributionStopped) {
+            eventConfig.distributionStopped = false;
+        }
+    } else {
+        eventConfig.dispatchStopped = false;
+        eventConfig.distributionStopped = false;
+    }
+
+    eventConfig.stageName = stageName;
+
+    if (stockEvent ? eventConfig.prevented && eventConfig.prevented.has(stageName === undefined ? 'complete' : stageName) : event.isPrevented(stageName)) {
+        callLifecycleFunction(dispatcher, 'preventFunction', lifecycleHost, event);
+        return true;
+    }
+
+    if (stageName === 'complete') {
+        if (options.completeOnce) {
+            if (state.event) {
+                return true;
+            }
+
+            state.event = event;
+        }
+
+        eventConfig.completed = true;
+        eventConfig.distributor = publisher;
+
+        if (stockEvent) {
+            if (eventConfig._subscription) {
+                eventConfig._subscription = null;
+            }
+        } else {
+            eventConfig.unsubscribe = null;
+        }
+
+        callLifecycleFunction(dispatcher, 'completeFunction', lifecycleHost, event);
+    } else {
+        dispatchStage(dispatcher, stageName, publisher, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost);
+    }
+
+    if (stockEvent ? eventConfig.eventStopped : event.eventStopped) {
+        callLifecycleFunction(dispatcher, 'stopEventFunction', lifecycleHost, event);
+        return true;
+    }
+
+    return false;
+};
+
+// Dispatcher.prototype.publish with positional arguments. getDistributionPath ownDistributionPath
+// stands for () => publisher._getDistributionPath(eventName).
+const publishEvent = (dispatcher, data, eventName, getDistributionPath, lifecycleHost, publicPublish, publisher, state) => {
+    const options = dispatcher._config;
+
+    if (publicPublish && !options.allowPublicPublish || state.event) {
+        return;
+    }
+
+    if (options.data) {
+        data = data ? Object.assign(Object.create(null), options.data, data) : options.data;
+    }
+
+    if (options.lifecycleHost) {
+        lifecycleHost = options.lifecycleHost;
+    }
+
+    let distributors = null,
+        ownState = state,
+        pathMap = null,
+        states = null;
+
+    if (options.distributable) {
+        if (getDistributionPath !== ownDistributionPath) {
+            pathMap = getDistributionPath();
+        } else if (publisher._getDistributionPath === pubsubGetDistributionPath) {
+            // Pubsub.prototype._getDistributionPath, without the Map.
+            ownState = publisher._getEventState === pubsubGetEventState ? publisher._eventState[eventName] || publisher._getEventState(eventName) : publisher._getEventState(eventName);
+
+            if (publisher._distributors) {
+                distributors = [
+                    publisher
+                ];
+                states = [
+                    ownState
+                ];
+
+                for (let index = 0; index < distributors.length; index += 1) {
+                    const distributor = distributors[index];
+
+                    if (distributor._distributors) {
+                        for (const next of distributor._distributors) {
+                            const nextState = next._getEventState(eventName),
+                                nextIndex = distributors.indexOf(next);
+
+                            if (nextIndex === -1) {
+                                distributors.push(next);
+                                states.push(nextState);
+                            } else {
+                                states[nextIndex] = nextState;
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            pathMap = publisher._getDistributionPath(eventName);
+        }
+    }
+
+    const EventConstructor = dispatcher._Event,
+        stockEvent = EventConstructor === Event && EventPrototype._init === eventInit;
+
+    let event,
+        eventConfig;
+
+    if (stockEvent) {
+        eventConfig = {
+            __proto__: eventConfigPrototypeOf(dispatcher, options),
+            data,
+            name: eventName,
+            publisher
+        };
+        event = Object.create(EventPrototype, eventInstanceProperties);
+        event._config = eventConfig;
+    } else {
+        eventConfig = {
+            __proto__: null,
+            data,
+            dispatchStoppable: options.dispatchStoppable,
+            distributionStoppable: options.distributionStoppable,
+            eventStoppable: options.eventStoppable,
+            name: eventName,
+            preventable: options.preventable,
+            publisher
+        };
+        event = EventConstructor(eventConfig);
+    }
+
+    if (options.publishOnce) {
+        state.event = event;
+    }
+
+    const stages = options.stages;
+
+    if (Array.isArray(stages)) {
+        for (let index = 0; index < stages.length; index += 1) {
+            if (runStage(dispatcher, options, stages[index], publisher, state, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost)) {
+                break;
+            }
+        }
+    } else {
+        for (const stageName of stages) {
+            if (runStage(dispatcher, options, stageName, publisher, state, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost)) {
+                break;
+            }
+        }
+    }
+
+    // A publishOnce event, or a completeOnce one that completed: what a late subscriber sees.
+    if (state.event === event) {
+        eventConfig.distributor = publisher;
+
+        if (stockEvent) {
+            if (eventConfig._subscription) {
+                eventConfig._subscription = null;
+            }
+        } else {
+            eventConfig.unsubscribe = null;
         }
     }
 };
@@ -180,12 +538,13 @@ const dispatchStage = (dispatcher, stageName, distributionPath, eventConfig, eve
 const flagDefaultingToTrue = value => value !== false;
 
 export const Dispatcher = _make({
-    // The per-publisher state of one event: its subscriptions by stage name (each a Map in
-    // subscription order), and the remembered event of a publishOnce/completeOnce event.
+    // The per-publisher state of one event: its subscription lists by stage name, and the
+    // remembered event of a publishOnce/completeOnce event.
     newState () {
-        return Object.assign(Object.create(null), {
+        return {
+            __proto__: null,
             subscriptions: Object.create(null)
-        });
+        };
     },
     publish ({
         data,
@@ -196,84 +555,7 @@ export const Dispatcher = _make({
         publisher,
         state
     }) {
-        const options = this._config;
-
-        if (publicPublish && !options.allowPublicPublish || state.event) {
-            return this;
-        }
-
-        if (options.data) {
-            data = data ? Object.assign(Object.create(null), options.data, data) : options.data;
-        }
-
-        if (options.lifecycleHost) {
-            lifecycleHost = options.lifecycleHost;
-        }
-
-        const eventConfig = Object.assign(Object.create(null), {
-                data,
-                dispatchStoppable: options.dispatchStoppable,
-                distributionStoppable: options.distributionStoppable,
-                eventStoppable: options.eventStoppable,
-                name: eventName,
-                preventable: options.preventable,
-                publisher
-            }),
-            distributionPath = options.distributable ? getDistributionPath() : new Map([
-                [
-                    publisher,
-                    state
-                ]
-            ]),
-            event = this._Event(eventConfig);
-
-        let remembered = false;
-
-        if (options.publishOnce) {
-            remembered = true;
-            state.event = event;
-        }
-
-        for (const stageName of options.stages) {
-            eventConfig.dispatchStopped = false;
-            eventConfig.distributionStopped = false;
-            eventConfig.stageName = stageName;
-
-            if (event.isPrevented(stageName)) {
-                this._callLifecycleFunction('preventFunction', lifecycleHost, event);
-                break;
-            }
-
-            if (stageName === 'complete') {
-                if (options.completeOnce) {
-                    if (state.event) {
-                        break;
-                    }
-
-                    remembered = true;
-                    state.event = event;
-                }
-
-                eventConfig.completed = true;
-                eventConfig.distributor = publisher;
-                eventConfig.unsubscribe = null;
-
-                this._callLifecycleFunction('completeFunction', lifecycleHost, event);
-            } else {
-                dispatchStage(this, stageName, distributionPath, eventConfig, event, lifecycleHost);
-            }
-
-            if (event.eventStopped) {
-                this._callLifecycleFunction('stopEventFunction', lifecycleHost, event);
-                break;
-            }
-        }
-
-        if (remembered) {
-            // What a late subscriber will see.
-            eventConfig.distributor = publisher;
-            eventConfig.unsubscribe = null;
-        }
+        publishEvent(this, data, eventName, getDistributionPath, lifecycleHost, publicPublish, publisher, state);
 
         return this;
     },
@@ -395,13 +677,18 @@ export const Dispatcher = _make({
         let subscriptions = state.subscriptions[config.stageName];
 
         if (!subscriptions) {
-            subscriptions = new Map();
+            subscriptions = newSubscriptionList();
             state.subscriptions[config.stageName] = subscriptions;
         }
 
         if (!this._config.allowDuplicateSubscription) {
-            for (const existing of subscriptions.values()) {
-                if (existing.host === config.host && (existing.callbackFunction === config.callbackFunction || existing.onceCallbackFunction && existing.onceCallbackFunction === config.onceCallbackFunction)) {
+            const entries = subscriptions.entries;
+
+            for (let index = 0; index < entries.length; index += 1) {
+                const entry = entries[index],
+                    existing = entry.config;
+
+                if (entry.live && existing.host === config.host && (existing.callbackFunction === config.callbackFunction || existing.onceCallbackFunction && existing.onceCallbackFunction === config.onceCallbackFunction)) {
                     return this._Subscription();
                 }
             }
@@ -412,7 +699,13 @@ export const Dispatcher = _make({
             publicUnsubscription
         } = {}) => (!publicUnsubscription || this._config.allowPublicUnsubscription) && this._unsubscribe(config);
 
-        subscriptions.set(config.subscriptionId, config);
+        const entry = {
+            config,
+            live: true
+        };
+
+        subscriptions.byId.set(config.subscriptionId, entry);
+        subscriptions.entries.push(entry);
 
         config.subscription = {
             subscribed: true,
@@ -427,7 +720,7 @@ export const Dispatcher = _make({
     _unsubscribe (config) {
         const subscriptions = config.state.subscriptions[config.stageName];
 
-        if (subscriptions && subscriptions.has(config.subscriptionId)) {
+        if (subscriptions && subscriptions.byId.has(config.subscriptionId)) {
             if (this._callLifecycleFunction('unsubscribeFunction', config.lifecycleHost, {
                 config,
                 dispatcher: this
@@ -435,9 +728,19 @@ export const Dispatcher = _make({
                 return false;
             }
 
-            subscriptions.delete(config.subscriptionId);
+            const entry = subscriptions.byId.get(config.subscriptionId);
 
-            if (!subscriptions.size) {
+            if (entry !== undefined) {
+                subscriptions.byId.delete(config.subscriptionId);
+                entry.live = false;
+                subscriptions.dead += 1;
+
+                if (subscriptions.walking === 0 && subscriptions.dead * 2 > subscriptions.entries.length) {
+                    compactSubscriptionList(subscriptions);
+                }
+            }
+
+            if (!subscriptions.byId.size) {
                 Reflect.deleteProperty(config.state.subscriptions, config.stageName);
             }
         }
@@ -558,11 +861,22 @@ const bulkSubscribe = (pubsub, bulkConfigs, subscribeOne) => {
 const bulkUnsubscribe = (pubsub, stageName, eventName, unsubscribeOptions) => {
     let unsubscribed = false;
 
+    // Walks a list as a dispatch does: subscriptions added meanwhile are unsubscribed too.
     const unsubscribeAll = subscriptions => {
-        for (const subscription of subscriptions.values()) {
-            if (subscription.unsubscribe(unsubscribeOptions)) {
-                unsubscribed = true;
+        const entries = subscriptions.entries;
+
+        subscriptions.walking += 1;
+
+        try {
+            for (let index = 0; index < entries.length; index += 1) {
+                const entry = entries[index];
+
+                if (entry.live && entry.config.unsubscribe(unsubscribeOptions)) {
+                    unsubscribed = true;
+                }
             }
+        } finally {
+            endWalk(subscriptions);
         }
     };
 
@@ -583,9 +897,11 @@ const bulkUnsubscribe = (pubsub, stageName, eventName, unsubscribeOptions) => {
 
                 if (state) {
                     for (const subscriptions of itemStageName ? [
-                        state.subscriptions[itemStageName] || new Map()
+                        state.subscriptions[itemStageName]
                     ] : Object.values(state.subscriptions)) {
-                        unsubscribeAll(subscriptions);
+                        if (subscriptions) {
+                            unsubscribeAll(subscriptions);
+                        }
                     }
                 }
             }
@@ -616,15 +932,34 @@ const bulkUnsubscribe = (pubsub, stageName, eventName, unsubscribeOptions) => {
 };
 
 const publishFrom = (pubsub, eventName, data, publicPublish) => {
-    pubsub._getDispatcher(eventName).publish({
-        data,
-        eventName,
-        getDistributionPath: () => pubsub._getDistributionPath(eventName),
-        lifecycleHost: pubsub,
-        publicPublish,
-        publisher: pubsub,
-        state: pubsub._getEventState(eventName)
-    });
+    let dispatcher;
+
+    if (pubsub._getDispatcher === pubsubGetDispatcher) {
+        const dispatcherByEventName = pubsub._dispatcherByEventName;
+
+        dispatcher = dispatcherByEventName[eventName] || dispatcherByEventName[defaultEventName];
+    } else {
+        dispatcher = pubsub._getDispatcher(eventName);
+    }
+
+    const publish = dispatcher.publish,
+        state = pubsub._getEventState === pubsubGetEventState ? pubsub._eventState[eventName] || pubsub._getEventState(eventName) : pubsub._getEventState(eventName);
+
+    if (publish === dispatcherPublish) {
+        publishEvent(dispatcher, data, eventName, ownDistributionPath, pubsub, publicPublish, pubsub, state);
+    } else {
+        Reflect.apply(publish, dispatcher, [
+            {
+                data,
+                eventName,
+                getDistributionPath: () => pubsub._getDistributionPath(eventName),
+                lifecycleHost: pubsub,
+                publicPublish,
+                publisher: pubsub,
+                state
+            }
+        ]);
+    }
 
     return pubsub;
 };
@@ -915,5 +1250,11 @@ const _Pubsub = _make([
         'on'
     ]
 });
+
+dispatcherCallLifecycleFunction = Dispatcher.prototype._callLifecycleFunction;
+dispatcherPublish = Dispatcher.prototype.publish;
+pubsubGetDispatcher = _Pubsub.prototype._getDispatcher;
+pubsubGetDistributionPath = _Pubsub.prototype._getDistributionPath;
+pubsubGetEventState = _Pubsub.prototype._getEventState;
 
 export default _Pubsub;

@@ -330,9 +330,11 @@ class Buffer extends Uint8Array {
     }
 
     toJSON () {
+        // Node's key order: type first.
+        // eslint-disable-next-line sort-keys
         return {
-            data: Array.from(this),
-            type: 'Buffer'
+            type: 'Buffer',
+            data: Array.from(this)
         };
     }
 

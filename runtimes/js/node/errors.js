@@ -17,7 +17,7 @@ function describeReceived (value) {
         return ' Received [object Object]';
     }
 
-    let shown = String(typeof value === 'symbol' ? value.toString() : value);
+    let shown = typeof value === 'symbol' ? value.toString() : typeof value === 'bigint' ? `${value}n` : String(value);
 
     if (shown.length > 28) {
         shown = `${shown.slice(0, 25)}...`;

@@ -58,6 +58,51 @@ if (typeof globalThis.structuredClone === 'undefined') {
     define('structuredClone', value => value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 }
 
+// Weak collections refuse primitive keys with V8's messages (goja's say
+// "Value is not an object").
+const weakKey = value => value !== null && (typeof value === 'object' || typeof value === 'function');
+
+for (const [
+    Collection,
+    method,
+    message
+] of [
+    [
+        WeakMap,
+        'set',
+        'Invalid value used as weak map key'
+    ],
+    [
+        WeakSet,
+        'add',
+        'Invalid value used in weak set'
+    ]
+]) {
+    const original = Collection.prototype[method];
+
+    Object.defineProperty(Collection.prototype, method, {
+        configurable: true,
+        enumerable: false,
+        value: {
+            [method] (key, ...rest) {
+                if (!weakKey(key)) {
+                    throw new TypeError(message);
+                }
+
+                return Reflect.apply(original, this, [
+                    key,
+                    ...rest
+                ]);
+            }
+        }[method],
+        writable: true
+    });
+}
+
+if (typeof globalThis.crypto === 'undefined') {
+    define('crypto', require('node:crypto').webcrypto);
+}
+
 if (typeof globalThis.performance === 'undefined') {
     define('performance', {
         now: () => __isowasm.now(),

@@ -19,6 +19,11 @@ const os = {
             user: 0
         }
     })),
+    constants: {
+        signals: Object.freeze({
+            ...native.signals
+        })
+    },
     devNull: '/dev/null',
     endianness: () => 'LE',
     freemem: () => native.memInfo()[1],

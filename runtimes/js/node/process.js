@@ -141,6 +141,14 @@ native.setHooks({
         return true;
     },
     runTicks,
+    signal (name, number) {
+        if (process.listenerCount(name) > 0) {
+            process.emit(name, name, number);
+            return true;
+        }
+
+        return false;
+    },
     uncaught
 });
 
@@ -244,15 +252,53 @@ Object.assign(process, {
         bigint: () => native.hrtimeBigint()
     }),
     kill (pid, signal) {
-        if (pid === process.pid) {
-            native.exit(signal === 0 ? 0 : 143);
+        // eslint-disable-next-line eqeqeq
+        if (pid != (pid | 0)) {
+            throw errors.invalidArgType('pid', 'number', pid);
         }
 
-        const error = new Error('kill ESRCH');
+        let name;
 
-        error.code = 'ESRCH';
-        error.syscall = 'kill';
-        throw error;
+        if (signal === (signal | 0)) {
+            name = signal === 0 ? '0' : Object.keys(native.signals).find(key => native.signals[key] === signal);
+        } else {
+            name = signal || 'SIGTERM';
+
+            if (!native.signals[name]) {
+                name = undefined;
+            }
+        }
+
+        if (name === undefined) {
+            throw errors.coded(TypeError, 'ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`);
+        }
+
+        pid |= 0;
+
+        if (pid === process.pid && name !== '0') {
+            // A listener takes it on a later turn, as a real signal would
+            // arrive; without one the default action ends this process.
+            if (process.listenerCount(name) > 0) {
+                native.postSignal(name);
+            } else {
+                native.selfSignal(name);
+            }
+
+            return true;
+        }
+
+        const code = native.kill(pid, name);
+
+        if (code) {
+            const error = new Error(`kill ${code}`);
+
+            error.code = code;
+            error.errno = code === 'ESRCH' ? -3 : code === 'EPERM' ? -1 : -22;
+            error.syscall = 'kill';
+            throw error;
+        }
+
+        return true;
     },
     memoryUsage: Object.assign(() => native.memoryUsage(), {
         rss: () => native.memoryUsage().rss
@@ -361,17 +407,83 @@ process.stdin = Object.assign(new EventEmitter(), {
     isTTY: false
 });
 
-// serialize is JSON.stringify with V8's message for a circular structure.
-function serialize (value) {
-    try {
-        return JSON.stringify(value);
-    } catch (error) {
-        if (error instanceof TypeError && error.message === 'Converting circular structure to JSON') {
-            throw new TypeError(circularMessage(value) || error.message);
+// JSON.stringify gets V8's message for a circular structure (goja's names
+// no path); process.send serializes with it.
+const jsonStringify = JSON.stringify;
+
+Object.defineProperty(JSON, 'stringify', {
+    configurable: true,
+    enumerable: false,
+    value: function stringify (value, replacer, space) {
+        try {
+            return Reflect.apply(jsonStringify, JSON, [
+                value,
+                replacer,
+                space
+            ]);
+        } catch (error) {
+            if (error instanceof TypeError && error.message === 'Converting circular structure to JSON') {
+                throw new TypeError(circularMessage(value) || error.message);
+            }
+
+            throw error;
+        }
+    },
+    writable: true
+});
+
+// JSON.parse keeps lone surrogates written as escapes ("\\ud800"), which
+// goja's turns into U+FFFD: such texts are parsed on the Go side.
+const jsonParse = JSON.parse,
+    surrogateEscape = /\\u[dD][89a-fA-F]/u;
+
+function internalize (holder, key, reviver) {
+    const value = holder[key];
+
+    if (value !== null && typeof value === 'object') {
+        for (const k of Array.isArray(value) ? value.keys() : Object.keys(value)) {
+            const v = internalize(value, String(k), reviver);
+
+            if (v === undefined) {
+                delete value[k];
+            } else {
+                value[k] = v;
+            }
+        }
+    }
+
+    return Reflect.apply(reviver, holder, [
+        key,
+        value
+    ]);
+}
+
+Object.defineProperty(JSON, 'parse', {
+    configurable: true,
+    enumerable: false,
+    value: function parse (text, reviver) {
+        const string = String(text);
+
+        if (surrogateEscape.test(string)) {
+            const value = native.jsonParse(string);
+
+            if (value !== undefined) {
+                return typeof reviver === 'function' ? internalize({
+                    '': value
+                }, '', reviver) : value;
+            }
         }
 
-        throw error;
-    }
+        return Reflect.apply(jsonParse, JSON, [
+            text,
+            reviver
+        ]);
+    },
+    writable: true
+});
+
+function serialize (value) {
+    return JSON.stringify(value);
 }
 
 // circularMessage walks value as JSON.stringify does and describes the
@@ -487,6 +599,19 @@ if (native.hasChannel) {
             callback = options;
         }
 
+        if (!native.connected()) {
+            const error = errors.channelClosed();
+
+            if (typeof callback === 'function') {
+                process.nextTick(callback, error);
+            } else {
+                process.nextTick(() => process.emit('error', error));
+            }
+
+            return false;
+        }
+
+        // As Node's ChildProcess _send: checked only on a connected channel.
         if (message === undefined) {
             throw errors.missingArgs('message');
         }
@@ -498,18 +623,6 @@ if (native.hasChannel) {
                 'number',
                 'boolean'
             ], message);
-        }
-
-        if (!native.connected()) {
-            const error = errors.channelClosed();
-
-            if (typeof callback === 'function') {
-                process.nextTick(callback, error);
-            } else {
-                process.nextTick(() => process.emit('error', error));
-            }
-
-            return false;
         }
 
         // Node's internal messages are never delivered.
@@ -556,6 +669,7 @@ if (native.hasChannel) {
     };
 }
 
+process._serialize = serialize;
 process._timers = timers;
 process._channel = channel;
 process._cleanStack = cleanStack;

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/isowasm/isowasm/engine/enginetest"
+)
+
+// A worker that always crashes: the replacements slow down, stop at the
+// limit, and isowasm exits 1 saying why, leaving nothing behind.
+func TestCrashLoopGivesUp(t *testing.T) {
+	script := writeScript(t, "crash.js", `process.exit(1);`)
+	c := start(t, "run", "-w", "2", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+	if code := c.Wait(); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	out := c.Stderr.String()
+	for _, want := range []string{
+		"worker 1 died young: replacing it in 10ms",
+		"died young: replacing it in 20ms",
+		"not replacing worker",
+		"every worker of " + script + " is gone and none will be replaced",
+		"--max-restarts 2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	for id, pid := range c.PIDs() {
+		if enginetest.Alive(pid) {
+			t.Errorf("worker %d (pid %d) left running", id, pid)
+		}
+	}
+}
+
+// Hung workers of both kinds are found by the heartbeat, killed and
+// replaced; the others carry on.
+func TestHungWorkers(t *testing.T) {
+	t.Run("js", func(t *testing.T) {
+		script := writeScript(t, "hang.js", `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+const w = _ClusterWorker();
+if (_ClusterWorker.workerId === 1) {
+    setTimeout(() => { for (;;) {} }, 50);
+}
+`)
+		c := start(t, "run", "-w", "2", "--heartbeat-interval", "50ms", "--heartbeat-timeout", "500ms", script)
+		c.Stderr.Wait(t, "worker 1 did not answer the heartbeat for")
+		c.Stderr.Wait(t, "worker 1 killed by SIGKILL")
+		c.Stderr.Wait(t, "worker 3 ready")
+		c.Signal(syscall.SIGINT)
+		if code := c.Wait(); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+		if strings.Contains(c.Stderr.String(), "worker 2 did not answer") {
+			t.Error("the healthy worker was killed")
+		}
+	})
+	t.Run("wasm", func(t *testing.T) {
+		c := start(t, "run", "-w", "1", "--heartbeat-interval", "50ms", "--heartbeat-timeout", "500ms",
+			"--max-restarts", "1", "--restart-backoff", "10ms", "../../runtimes/wasm/testdata/spin_later.wasm")
+		if code := c.Wait(); code != 1 {
+			t.Fatalf("exit code %d, want 1", code)
+		}
+		out := c.Stderr.String()
+		for _, want := range []string{"worker 1 did not answer the heartbeat", "worker 2 did not answer the heartbeat", "every worker of"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no %q in the log", want)
+			}
+		}
+	})
+}
+
+func TestMemoryBomb(t *testing.T) {
+	script := writeScript(t, "bomb.js", `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+const w = _ClusterWorker();
+const hog = [];
+setInterval(() => { hog.push(new Array(1e6).fill(1)); }, 5);
+`)
+	c := start(t, "run", "-w", "1", "--max-rss", "200", "--heartbeat-interval", "100ms", "--max-restarts", "0", script)
+	c.Stderr.Wait(t, "MiB of resident memory, over the limit of 200 MiB: killed")
+	c.Stderr.Wait(t, "worker 1 killed by SIGKILL")
+	c.Stderr.Wait(t, "worker 2 ready")
+	c.Signal(syscall.SIGINT)
+	c.Stderr.Wait(t, "shutting down the workers")
+	c.Signal(syscall.SIGINT) // the second kills the workers at once
+	c.Stderr.Wait(t, "again: killing the workers")
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// --grace bounds how long a worker that ignores the disconnect may linger.
+func TestGrace(t *testing.T) {
+	script := writeScript(t, "stubborn.js", `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+const w = _ClusterWorker();
+setInterval(() => {}, 1000);
+`)
+	c := start(t, "run", "-w", "1", "--grace", "200ms", script)
+	c.Stderr.Wait(t, "1 of 1 workers ready")
+	pids := c.PIDs()
+	c.Signal(os.Interrupt)
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.Contains(c.Stderr.String(), "killing the workers still running") {
+		t.Error("the worker was not killed after the grace period")
+	}
+	for id, pid := range pids {
+		if enginetest.Alive(pid) {
+			t.Errorf("worker %d (pid %d) left running", id, pid)
+		}
+	}
+}
+
+func TestSupervisionFlagsChecked(t *testing.T) {
+	primary := writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+if (cluster.isWorker) { process.send('ready'); }
+`)
+	worker := writeScript(t, "worker.js", `1;`)
+	for _, args := range [][]string{
+		{"run", "--max-restarts", "3", primary},
+		{"run", "--heartbeat-interval", "1s", "--heartbeat-timeout", "100ms", "-w", "1", worker},
+		{"run", "--max-queued", "-1", "-w", "1", worker},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+		t.Logf("%v: %s", args, out)
+	}
+}
