@@ -28,36 +28,60 @@ const log = _logger.child({
     module: 'cluster-primary'
 }, true);
 
-// One destination of send(): a worker object or the id of a ready worker.
-const sendOne = (primary, message, destination) => new Promise((resolve, reject) => {
-    const worker = typeof destination === 'number' ? primary._workerById[destination] : destination;
+// The resolving functions of the promise last made with captureResolvers as its executor.
+let capturedReject,
+    capturedResolve;
 
-    if (!worker || !worker.send) {
-        reject(_Error({
-            details: {
-                message,
-                to: destination
-            },
-            message: 'Invalid message destination'
-        }));
-        return;
-    }
+const captureResolvers = (resolve, reject) => {
+    capturedResolve = resolve;
+    capturedReject = reject;
+};
 
-    worker.send(message, error => {
-        if (error) {
+// One destination of send(): a worker object or the id of a ready worker. As a
+// `new Promise((resolve, reject) => {...})` whose executor does this, without the executor
+// closure: a throw rejects as it would.
+const sendOne = (primary, message, destination) => {
+    const promise = new Promise(captureResolvers),
+        resolve = capturedResolve,
+        reject = capturedReject;
+
+    capturedResolve = undefined;
+    capturedReject = undefined;
+
+    try {
+        const worker = typeof destination === 'number' ? primary._workerById[destination] : destination;
+
+        if (!worker || !worker.send) {
             reject(_Error({
                 details: {
                     message,
-                    workerId: worker.id
+                    to: destination
                 },
-                error,
-                message: 'Error sending message to worker'
+                message: 'Invalid message destination'
             }));
-        } else {
-            resolve();
+            return promise;
         }
-    });
-});
+
+        worker.send(message, error => {
+            if (error) {
+                reject(_Error({
+                    details: {
+                        message,
+                        workerId: worker.id
+                    },
+                    error,
+                    message: 'Error sending message to worker'
+                }));
+            } else {
+                resolve();
+            }
+        });
+    } catch (error) {
+        reject(error);
+    }
+
+    return promise;
+};
 
 const _ClusterPrimary = _make(_Initializable, {
     fork ({

@@ -26,11 +26,29 @@ const log = _logger.child({
     workerId
 });
 
+// The resolving functions of the promise last made with captureResolvers as its executor.
+let capturedReject,
+    capturedResolve;
+
+const captureResolvers = (resolve, reject) => {
+    capturedResolve = resolve;
+    capturedReject = reject;
+};
+
 const _ClusterWorker = _make(_Initializable, {
+    // As `new Promise((resolve, reject) => {_process.send(message, callback)})`, without the
+    // executor closure: the executor is shared, and a throw from send rejects as it would.
     send ({
         message
     }) {
-        return new Promise((resolve, reject) => {
+        const promise = new Promise(captureResolvers),
+            resolve = capturedResolve,
+            reject = capturedReject;
+
+        capturedResolve = undefined;
+        capturedReject = undefined;
+
+        try {
             _process.send(message, error => {
                 if (error) {
                     reject(_Error({
@@ -44,7 +62,11 @@ const _ClusterWorker = _make(_Initializable, {
                     resolve();
                 }
             });
-        });
+        } catch (error) {
+            reject(error);
+        }
+
+        return promise;
     },
     _destroy (...args) {
         for (const eventName of Object.keys(this._processEvents)) {

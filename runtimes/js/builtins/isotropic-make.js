@@ -22,14 +22,12 @@ const copyOwnProperties = (source, target) => {
     }
 };
 
-const newInstance = (constructorFunction, prototypeObject) => Object.create(prototypeObject, {
-    constructor: {
-        configurable: true,
-        enumerable: false,
-        value: constructorFunction,
-        writable: true
-    }
-});
+// A new instance: prototypeObject's, with constructorProperty (its own non-enumerable
+// constructor, a descriptor made once per constructor) defined on it. Cheaper in goja than
+// Object.create with a fresh property map per instance.
+const newInstance = (constructorProperty, prototypeObject) => Object.defineProperty({
+    __proto__: prototypeObject
+}, 'constructor', constructorProperty);
 
 // Returns its argument untouched. Passing a function expression through a call keeps the
 // engine from naming it after the variable it ends up in, so made constructors stay anonymous.
@@ -100,10 +98,10 @@ const make = (...args) => {
 
     const constructorFunction = unnamed(typeof init === 'function' ?
         function (...initArgs) {
-            return Reflect.apply(init, newInstance(constructorFunction, prototypeObject), initArgs);
+            return Reflect.apply(init, newInstance(constructorProperty, prototypeObject), initArgs);
         } :
         function (...initArgs) {
-            const instance = newInstance(constructorFunction, prototypeObject),
+            const instance = newInstance(constructorProperty, prototypeObject),
                 instanceInit = instance[init];
 
             if (typeof instanceInit === 'function') {
@@ -111,7 +109,13 @@ const make = (...args) => {
             }
 
             return instance;
-        });
+        }),
+        constructorProperty = {
+            configurable: true,
+            enumerable: false,
+            value: constructorFunction,
+            writable: true
+        };
 
     if (mixins) {
         // Mixin statics first, then this constructor's own statics over them.

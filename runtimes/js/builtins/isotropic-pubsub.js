@@ -211,20 +211,22 @@ export const Event = _make({
 const EventPrototype = Event.prototype,
     eventInit = EventPrototype._init,
     // What a made constructor gives each instance: its own non-enumerable constructor.
-    eventInstanceProperties = {
-        constructor: {
-            configurable: true,
-            enumerable: false,
-            value: Event,
-            writable: true
-        }
+    eventConstructorProperty = {
+        configurable: true,
+        enumerable: false,
+        value: Event,
+        writable: true
     },
     // Per dispatcher, the prototype of its stock events' configs: the dispatcher's flags and
     // the values every event starts with.
     eventConfigPrototypes = new WeakMap();
 
+// The last dispatcher asked for and its prototype, before the WeakMap.
+let lastDispatcher = null,
+    lastEventConfigPrototype = null;
+
 const eventConfigPrototypeOf = (dispatcher, options) => {
-    let prototype = eventConfigPrototypes.get(dispatcher);
+    let prototype = dispatcher === lastDispatcher ? lastEventConfigPrototype : eventConfigPrototypes.get(dispatcher);
 
     if (prototype === undefined || prototype.dispatchStoppable !== options.dispatchStoppable || prototype.distributionStoppable !== options.distributionStoppable || prototype.eventStoppable !== options.eventStoppable || prototype.preventable !== options.preventable) {
         prototype = {
@@ -240,6 +242,9 @@ const eventConfigPrototypeOf = (dispatcher, options) => {
         };
         eventConfigPrototypes.set(dispatcher, prototype);
     }
+
+    lastDispatcher = dispatcher;
+    lastEventConfigPrototype = prototype;
 
     return prototype;
 };
@@ -315,7 +320,11 @@ const dispatchList = (dispatcher, list, distributor, eventConfig, event, stockEv
             }
         }
     } finally {
-        endWalk(list);
+        list.walking -= 1;
+
+        if (list.walking === 0 && list.dead !== 0) {
+            compactSubscriptionList(list);
+        }
     }
 
     return stockEvent ? eventConfig.distributionStopped : event.distributionStopped;
@@ -480,12 +489,17 @@ const publishEvent = (dispatcher, data, eventName, getDistributionPath, lifecycl
 
     if (stockEvent) {
         eventConfig = {
-            __proto__: eventConfigPrototypeOf(dispatcher, options),
+            __proto__: dispatcher === lastDispatcher && lastEventConfigPrototype.dispatchStoppable === options.dispatchStoppable && lastEventConfigPrototype.distributionStoppable === options.distributionStoppable && lastEventConfigPrototype.eventStoppable === options.eventStoppable && lastEventConfigPrototype.preventable === options.preventable ?
+                lastEventConfigPrototype :
+                eventConfigPrototypeOf(dispatcher, options),
             data,
             name: eventName,
             publisher
         };
-        event = Object.create(EventPrototype, eventInstanceProperties);
+        // What Event(eventConfig) makes.
+        event = Object.defineProperty({
+            __proto__: EventPrototype
+        }, 'constructor', eventConstructorProperty);
         event._config = eventConfig;
     } else {
         eventConfig = {
@@ -507,7 +521,59 @@ const publishEvent = (dispatcher, data, eventName, getDistributionPath, lifecycl
 
     const stages = options.stages;
 
-    if (Array.isArray(stages)) {
+    if (stockEvent && Array.isArray(stages)) {
+        // runStage for the stock Event, inline.
+        for (let index = 0; index < stages.length; index += 1) {
+            const stageName = stages[index];
+
+            if (eventConfig.dispatchStopped) {
+                eventConfig.dispatchStopped = false;
+            }
+
+            if (eventConfig.distributionStopped) {
+                eventConfig.distributionStopped = false;
+            }
+
+            eventConfig.stageName = stageName;
+
+            if (eventConfig.prevented && eventConfig.prevented.has(stageName === undefined ? 'complete' : stageName)) {
+                callLifecycleFunction(dispatcher, 'preventFunction', lifecycleHost, event);
+                break;
+            }
+
+            if (stageName === 'complete') {
+                if (options.completeOnce) {
+                    if (state.event) {
+                        break;
+                    }
+
+                    state.event = event;
+                }
+
+                eventConfig.completed = true;
+                eventConfig.distributor = publisher;
+
+                if (eventConfig._subscription) {
+                    eventConfig._subscription = null;
+                }
+
+                callLifecycleFunction(dispatcher, 'completeFunction', lifecycleHost, event);
+            } else if (pathMap === null && distributors === null) {
+                const list = ownState.subscriptions[stageName];
+
+                if (list && dispatchList(dispatcher, list, publisher, eventConfig, event, true, lifecycleHost)) {
+                    callLifecycleFunction(dispatcher, 'stopDistributionFunction', lifecycleHost, event);
+                }
+            } else {
+                dispatchStage(dispatcher, stageName, publisher, ownState, distributors, states, pathMap, eventConfig, event, true, lifecycleHost);
+            }
+
+            if (eventConfig.eventStopped) {
+                callLifecycleFunction(dispatcher, 'stopEventFunction', lifecycleHost, event);
+                break;
+            }
+        }
+    } else if (Array.isArray(stages)) {
         for (let index = 0; index < stages.length; index += 1) {
             if (runStage(dispatcher, options, stages[index], publisher, state, ownState, distributors, states, pathMap, eventConfig, event, stockEvent, lifecycleHost)) {
                 break;
