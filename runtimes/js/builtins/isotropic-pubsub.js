@@ -92,13 +92,16 @@ const callCallbackWith = (callback, host, argument) => {
 // Subscribing appends an entry; unsubscribing marks its entry dead. A dispatch walks the
 // entries by index, so (as with a Map iterator) it calls entries added while it runs and skips
 // entries removed before it reaches them. Dead entries are dropped only while nothing walks
-// the list. byId maps subscription ids to live entries; the list is removed from its state
-// when the last one goes, so a subscription made after that starts a new list, which a
-// dispatch still walking the old one does not see.
+// the list. byId maps subscription ids (symbols) to live entries, size counts them; the list
+// is removed from its state when the last one goes, so a subscription made after that starts
+// a new list, which a dispatch still walking the old one does not see.
 const newSubscriptionList = () => ({
-    byId: new Map(),
+    byId: {
+        __proto__: null
+    },
     dead: 0,
     entries: [],
+    size: 0,
     walking: 0
 });
 
@@ -770,7 +773,8 @@ export const Dispatcher = _make({
             live: true
         };
 
-        subscriptions.byId.set(config.subscriptionId, entry);
+        subscriptions.byId[config.subscriptionId] = entry;
+        subscriptions.size += 1;
         subscriptions.entries.push(entry);
 
         config.subscription = {
@@ -786,7 +790,7 @@ export const Dispatcher = _make({
     _unsubscribe (config) {
         const subscriptions = config.state.subscriptions[config.stageName];
 
-        if (subscriptions && subscriptions.byId.has(config.subscriptionId)) {
+        if (subscriptions && subscriptions.byId[config.subscriptionId] !== undefined) {
             if (this._callLifecycleFunction('unsubscribeFunction', config.lifecycleHost, {
                 config,
                 dispatcher: this
@@ -794,10 +798,11 @@ export const Dispatcher = _make({
                 return false;
             }
 
-            const entry = subscriptions.byId.get(config.subscriptionId);
+            const entry = subscriptions.byId[config.subscriptionId];
 
             if (entry !== undefined) {
-                subscriptions.byId.delete(config.subscriptionId);
+                Reflect.deleteProperty(subscriptions.byId, config.subscriptionId);
+                subscriptions.size -= 1;
                 entry.live = false;
                 subscriptions.dead += 1;
 
@@ -806,7 +811,7 @@ export const Dispatcher = _make({
                 }
             }
 
-            if (!subscriptions.byId.size) {
+            if (!subscriptions.size) {
                 Reflect.deleteProperty(config.state.subscriptions, config.stageName);
             }
         }

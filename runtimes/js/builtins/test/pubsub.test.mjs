@@ -775,4 +775,264 @@ describe('isotropic-pubsub', () => {
         _assert.equal(kept.unsubscribe(), false);
         _assert.equal(kept.subscribed, true);
     });
+
+    // The fast publish path must keep these exactly (see the performance note in the module).
+    describe('dispatch semantics the fast path keeps', () => {
+        it('walks a stage as a Map iterator would: added ones run, removed ones do not', () => {
+            const pubsub = _Pubsub(),
+                log = [],
+                handles = [];
+
+            for (let index = 0; index < 6; index += 1) {
+                handles.push(pubsub.on('e', () => {
+                    log.push(index);
+
+                    if (index === 0) {
+                        // Remove most (several dead entries at once), then add two.
+                        for (const other of [
+                            2,
+                            3,
+                            4
+                        ]) {
+                            handles[other].unsubscribe();
+                        }
+
+                        pubsub.on('e', () => log.push('added a'));
+                        pubsub.on('e', () => log.push('added b'));
+                    }
+                }));
+            }
+
+            pubsub.publish('e');
+            pubsub.publish('e');
+
+            _assert.deepEqual(log, [
+                0,
+                1,
+                5,
+                'added a',
+                'added b',
+                0,
+                1,
+                5,
+                'added a',
+                'added b',
+                'added a',
+                'added b'
+            ]);
+        });
+
+        it('does not call, in the same run, a subscription made after the stage was emptied', () => {
+            const emptied = _Pubsub(),
+                kept = _Pubsub(),
+                log = [];
+
+            // The only subscriber leaves, then subscribes another: a new stage list, not seen.
+            emptied.onceOn('e', () => {
+                log.push('emptied once');
+                emptied.on('e', () => log.push('emptied new'));
+            });
+            // With a second subscriber still there, the new one joins the running list.
+            kept.onceOn('e', () => {
+                log.push('kept once');
+                kept.on('e', () => log.push('kept new'));
+            });
+            kept.on('e', () => log.push('kept other'));
+
+            emptied.publish('e');
+            kept.publish('e');
+
+            _assert.deepEqual(log, [
+                'emptied once',
+                'kept once',
+                'kept other',
+                'kept new'
+            ]);
+        });
+
+        it('keeps nested publishes of the same event and unsubscriptions consistent', () => {
+            const pubsub = _Pubsub(),
+                log = [];
+
+            let depth = 0,
+                second;
+
+            pubsub.on('e', event => {
+                log.push(`first ${depth}`);
+
+                if (depth === 0) {
+                    depth += 1;
+                    second.unsubscribe();
+                    pubsub.publish('e');
+                    depth -= 1;
+                    event.unsubscribe();
+                }
+            });
+            second = pubsub.on('e', () => log.push(`second ${depth}`));
+            pubsub.on('e', () => log.push(`third ${depth}`));
+
+            pubsub.publish('e');
+            pubsub.publish('e');
+
+            _assert.deepEqual(log, [
+                'first 0',
+                'first 1',
+                'third 1',
+                'third 0',
+                'third 0'
+            ]);
+        });
+
+        it('recovers from a subscriber that throws', () => {
+            const pubsub = _Pubsub(),
+                log = [],
+                handles = [];
+
+            let fail = true;
+
+            for (let index = 0; index < 4; index += 1) {
+                handles.push(pubsub.on('e', () => {
+                    log.push(index);
+
+                    if (index === 1 && fail) {
+                        throw new Error('subscriber failed');
+                    }
+                }));
+            }
+
+            _assert.throws(() => pubsub.publish('e'), /subscriber failed/u);
+            fail = false;
+            handles[0].unsubscribe();
+            handles[2].unsubscribe();
+            pubsub.on('e', () => log.push('added'));
+            pubsub.publish('e');
+
+            _assert.deepEqual(log, [
+                0,
+                1,
+                1,
+                3,
+                'added'
+            ]);
+        });
+
+        it('lets event.unsubscribe() remove the subscriber called last, and nothing in complete', () => {
+            const Publisher = _make(_Pubsub, {
+                    _eventWork (event) {
+                        results.push(`complete ${event.unsubscribe()}`);
+                    }
+                }, {
+                    _pubsub: {
+                        work: {
+                            allowPublicPublish: true,
+                            completeFunction: '_eventWork'
+                        }
+                    }
+                }),
+                publisher = Publisher(),
+                results = [];
+
+            let kept;
+
+            publisher.on('work', event => {
+                kept = event;
+                results.push('on');
+            });
+            publisher.after('work', () => results.push('after'));
+            publisher.publish('work');
+            // The after subscriber was the last called: it is the one removed.
+            results.push(`later ${kept.unsubscribe()}`);
+            publisher.publish('work');
+
+            _assert.deepEqual(results, [
+                'on',
+                'complete false',
+                'after',
+                'later true',
+                'on',
+                'complete false'
+            ]);
+            _assert.equal(kept.stageName, 'after');
+            _assert.equal(kept.completed, true);
+            _assert.equal(kept.eventStopped, undefined);
+            _assert.equal(kept.dispatchStopped, false);
+            _assert.deepEqual(Object.getOwnPropertyNames(kept), [
+                'constructor',
+                '_config'
+            ], 'an event is a made instance, with its config');
+            _assert.equal(Object.getOwnPropertyDescriptor(kept, 'constructor').enumerable, false);
+            _assert.equal(kept.constructor, pubsubModule.Event);
+        });
+
+        it('still calls overriding methods along the publish path', () => {
+            const calls = [],
+                LoggingDispatcher = _make(pubsubModule.Dispatcher, {
+                    publish (config) {
+                        calls.push(`publish ${config.eventName}`);
+
+                        return Reflect.apply(pubsubModule.Dispatcher.prototype.publish, this, [
+                            config
+                        ]);
+                    },
+                    _callLifecycleFunction (name, ...args) {
+                        calls.push(name);
+
+                        return Reflect.apply(pubsubModule.Dispatcher.prototype._callLifecycleFunction, this, [
+                            name,
+                            ...args
+                        ]);
+                    }
+                }),
+                Overriding = _make(_Pubsub, {
+                    _eventWork () {
+                        calls.push('complete');
+                    },
+                    _getDispatcher (eventName) {
+                        calls.push(`getDispatcher ${String(eventName)}`);
+
+                        return Reflect.apply(_Pubsub.prototype._getDispatcher, this, [
+                            eventName
+                        ]);
+                    },
+                    _getDistributionPath (eventName) {
+                        calls.push(`getDistributionPath ${eventName}`);
+
+                        return Reflect.apply(_Pubsub.prototype._getDistributionPath, this, [
+                            eventName
+                        ]);
+                    },
+                    _getEventState (eventName) {
+                        calls.push(`getEventState ${eventName}`);
+
+                        return Reflect.apply(_Pubsub.prototype._getEventState, this, [
+                            eventName
+                        ]);
+                    }
+                }, {
+                    _pubsub: {
+                        work: {
+                            allowPublicPublish: true,
+                            completeFunction: '_eventWork',
+                            Dispatcher: LoggingDispatcher
+                        }
+                    }
+                }),
+                overriding = Overriding();
+
+            overriding.on('work', () => calls.push('on'));
+            calls.length = 0;
+            overriding.publish('work');
+
+            _assert.deepEqual(calls, [
+                'getDispatcher work',
+                'getEventState work',
+                'publish work',
+                'getDistributionPath work',
+                'getEventState work',
+                'on',
+                'completeFunction',
+                'complete'
+            ]);
+        });
+    });
 });
