@@ -273,8 +273,12 @@ const _ClusterPrimary = _make(_Initializable, {
         });
 
         if (this._active) {
-            log.info('Replacing dead worker');
-            this.fork();
+            if (this._restart) {
+                this._replaceWithPolicy(worker);
+            } else {
+                log.info('Replacing dead worker');
+                this.fork();
+            }
         }
     },
     _eventWorkerFork ({
@@ -285,6 +289,18 @@ const _ClusterPrimary = _make(_Initializable, {
         log.info({
             workerId: worker.id
         }, 'Starting new worker');
+
+        if (this._restart) {
+            // A replacement inherits the slot of the worker it replaces, so a
+            // crash-looping slot backs off and gives up on its own.
+            this._slotByWorker.set(worker, this._pendingSlots.length ?
+                this._pendingSlots.shift() :
+                {
+                    backoff: 0,
+                    restarts: []
+                });
+            this._forkTimeByWorker.set(worker, Date.now());
+        }
 
         worker.on('error', error => {
             this._publish('workerError', {
@@ -412,11 +428,28 @@ const _ClusterPrimary = _make(_Initializable, {
         log.info('Initializing primary');
 
         const [{
+            restart,
             workerArgs,
             workerScript,
             workerSilent,
             workerStdio
         } = {}] = args;
+
+        if (restart) {
+            // isowasm's restart policy (off unless given: the original
+            // replaces a dead worker at once, forever).
+            this._restart = {
+                backoff: 100,
+                maxBackoff: 10000,
+                maxRestarts: 10,
+                minUptime: 5000,
+                window: 60000,
+                ...restart
+            };
+            this._forkTimeByWorker = new WeakMap();
+            this._pendingSlots = [];
+            this._slotByWorker = new WeakMap();
+        }
 
         _cluster.setupPrimary({
             args: workerArgs === undefined ? _process.argv.slice(2) : workerArgs,
@@ -427,6 +460,66 @@ const _ClusterPrimary = _make(_Initializable, {
 
         for (const eventName of Object.keys(this._clusterListenerByEventName)) {
             _cluster.on(eventName, this._clusterListenerByEventName[eventName]);
+        }
+    },
+    _replaceWithPolicy (worker) {
+        const now = Date.now(),
+            policy = this._restart,
+            slot = this._slotByWorker.get(worker) || {
+                backoff: 0,
+                restarts: []
+            },
+            uptime = now - (this._forkTimeByWorker.get(worker) || now);
+
+        slot.restarts = slot.restarts.filter(time => now - time < policy.window);
+
+        if (slot.restarts.length >= policy.maxRestarts) {
+            log.error({
+                restarts: slot.restarts.length,
+                workerId: worker.id
+            }, 'Worker keeps dying: not replacing it');
+            this._publish('workerGiveUp', {
+                restarts: slot.restarts.length,
+                worker
+            });
+            return;
+        }
+
+        slot.restarts.push(now);
+
+        if (uptime >= policy.minUptime) {
+            slot.backoff = 0;
+        }
+
+        const delay = slot.backoff;
+
+        slot.backoff = Math.min(slot.backoff ? slot.backoff * 2 : policy.backoff, policy.maxBackoff);
+
+        // Its complete stage schedules the replacement: prevent() cancels it.
+        this._publish('workerRestart', {
+            delay,
+            slot,
+            worker
+        });
+    },
+    _eventWorkerRestart ({
+        data: {
+            delay,
+            slot
+        }
+    }) {
+        const replace = () => {
+            if (this._active) {
+                log.info('Replacing dead worker');
+                this._pendingSlots.push(slot);
+                this.fork();
+            }
+        };
+
+        if (delay) {
+            setTimeout(replace, delay);
+        } else {
+            replace();
         }
     },
     _removeWorker ({
@@ -482,6 +575,9 @@ const _ClusterPrimary = _make(_Initializable, {
         },
         workerReady: {
             completeFunction: '_eventWorkerReady'
+        },
+        workerRestart: {
+            completeFunction: '_eventWorkerRestart'
         }
     }
 });
