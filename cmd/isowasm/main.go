@@ -56,7 +56,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"script (goja) written against isotropic-cluster's ClusterWorker, and talks to the\n" +
 			"primary with CBOR frames.\n\n" +
 			"   isowasm run app.js                   app.js is the primary (ClusterPrimary), forking its workers\n" +
-			"   isowasm run --workers 4 worker.js    the default primary with 4 workers",
+			"   isowasm run --workers 4 worker.js    the default primary with 4 workers\n" +
+			"   isowasm conformance                  the conformance suite, JS and Wasm workers",
 		Version:         version(),
 		HideVersion:     true,
 		Writer:          stdout,
@@ -64,6 +65,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			runCommand(),
+			conformanceCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version of isowasm and of its engines",

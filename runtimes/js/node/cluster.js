@@ -255,6 +255,16 @@ function setUpPrimary () {
         return worker;
     };
 
+    // The conformance suite's hook (isowasm conformance, conformance/README.md):
+    // with ISOWASM_CONFORMANCE_WORKER set, a fork of a scenario's worker.js runs
+    // that script (a compiled worker) instead, so the unmodified primary.js
+    // drives Wasm workers. Nothing else reads the variable.
+    const conformanceWorker = exec => {
+        const substitute = process.env.ISOWASM_CONFORMANCE_WORKER;
+
+        return substitute && /(^|\/)worker\.js$/u.test(exec) ? substitute : exec;
+    };
+
     const createWorkerProcess = (id, env) => {
         const workerEnv = {
                 ...process.env,
@@ -272,7 +282,7 @@ function setUpPrimary () {
                 key,
                 value
             ]) => `${key}=${value}`),
-            exec: String(settings.exec),
+            exec: conformanceWorker(String(settings.exec)),
             id,
             silent: !!settings.silent
         });
