@@ -210,10 +210,7 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 		switch f.Type {
 		case frame.TypeMessage:
 			if h.Message == nil {
-				if err := frame.Valid(f.Body); err != nil {
-					return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
-				}
-				continue
+				continue // the Reader has checked the body is well-formed
 			}
 			pr.call(func() { err = h.Message(f.Body) })
 			if err != nil {
@@ -253,18 +250,29 @@ func (pr *Process) write() {
 	defer pr.g.wg.Done()
 	fw := frame.NewWriter(pr.conn, pr.g.cfg.MaxFrameSize)
 	broken := false
+	var frames []frame.Frame
+	var errs []error
 	for {
 		items, ok := pr.out.take()
 		if !ok {
 			return
 		}
+		// Everything queued goes out together: one writev for the lot.
+		frames = frames[:0]
 		for _, it := range items {
-			var err error
-			if broken {
-				err = ErrChannelClosed
-			} else if err = fw.Write(it.f); err != nil && !errors.Is(err, frame.ErrTooLarge) {
-				// Anything but an oversize frame leaves the channel unusable.
-				broken = true
+			frames = append(frames, it.f)
+		}
+		errs = append(errs[:0], make([]error, len(items))...)
+		if broken {
+			for i := range errs {
+				errs[i] = ErrChannelClosed
+			}
+		} else if fw.WriteBatch(frames, errs) != nil {
+			broken = true // anything but an oversize frame leaves the channel unusable
+		}
+		for i, it := range items {
+			err := errs[i]
+			if err != nil && !errors.Is(err, frame.ErrTooLarge) && !errors.Is(err, frame.ErrMalformed) {
 				err = ErrChannelClosed
 			}
 			if it.counted {
@@ -274,6 +282,8 @@ func (pr *Process) write() {
 				it.done(err)
 			}
 		}
+		clear(frames)
+		pr.out.recycle(items)
 	}
 }
 
@@ -355,7 +365,8 @@ type outbox struct {
 	mu     sync.Mutex
 	items  []outItem
 	closed bool
-	max    int // messages queued and not yet written, at most (0: any)
+	spare  []outItem // a drained slice handed back by the writer, reused
+	max    int       // messages queued and not yet written, at most (0: any)
 	queued int
 	wake   chan struct{}
 }
@@ -387,9 +398,26 @@ func (o *outbox) push(it outItem) {
 	if it.counted {
 		o.queued++
 	}
+	if o.items == nil && o.spare != nil {
+		o.items, o.spare = o.spare, nil
+	}
+	first := len(o.items) == 0
 	o.items = append(o.items, it)
 	o.mu.Unlock()
-	o.signal()
+	if first {
+		o.signal() // the writer is told once per batch
+	}
+}
+
+// recycle hands back a slice take returned, once its items are done with.
+func (o *outbox) recycle(items []outItem) {
+	if cap(items) > 4096 {
+		return
+	}
+	clear(items)
+	o.mu.Lock()
+	o.spare = items[:0]
+	o.mu.Unlock()
 }
 
 // written: one counted message left the queue.

@@ -10,6 +10,7 @@
 package frame
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -217,6 +218,8 @@ type Writer struct {
 	w       io.Writer
 	maxSize int
 	hdr     []byte
+	bufs    [][]byte // WriteBatch's scratch
+	ends    []int
 }
 
 // NewWriter returns a Writer refusing frames over maxSize bytes (0: DefaultMaxSize).
@@ -269,63 +272,167 @@ func (w *Writer) Write(f Frame) error {
 	return err
 }
 
-// Reader reads frames from a stream. It is not safe for concurrent use.
-type Reader struct {
-	r       io.Reader
-	maxSize int
-	hdr     [headerSize]byte
-	buf     []byte
+// maxBatchCopy bounds the small frames a WriteBatch copies into its buffer
+// before handing them to the kernel with the large bodies (one writev).
+const maxBatchCopy = 256 << 10
+
+// WriteBatch writes frames in order, with as few system calls as it can
+// (one writev for the whole batch as a rule): small frames are copied
+// together, large bodies are written from where they are. errs[i] is set
+// to frames[i]'s result: nil when it was written, the refusal of an
+// unknown type or an oversize frame (nothing of it is written, the others
+// are), or, after a failed write, the error of that write for every frame
+// not wholly written. The returned error is that write error (nil if none):
+// the stream is then unusable. errs must have len(frames) elements.
+func (w *Writer) WriteBatch(frames []Frame, errs []error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	bufs := w.bufs[:0]
+	ends := w.ends[:0] // ends[i]: bytes of the batch up to frame i's end (-1: refused)
+	scratch := w.hdr[:0]
+	start := 0 // where the run of bytes not yet in bufs begins in scratch
+	total := 0
+	for i, f := range frames {
+		errs[i] = nil
+		if f.Type == 0 || f.Type > 23 {
+			errs[i] = fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
+			ends = append(ends, -1)
+			continue
+		}
+		size := 4 + len(f.Body) // the envelope of a type below 24: 4 bytes, 3 without a body
+		if len(f.Body) == 0 {
+			size = 3
+		}
+		if size > w.maxSize {
+			errs[i] = &SizeError{Size: size, Max: w.maxSize}
+			ends = append(ends, -1)
+			continue
+		}
+		scratch = binary.BigEndian.AppendUint32(scratch, uint32(size))
+		scratch = envelope(scratch, f)
+		if len(f.Body) < 4096 {
+			scratch = append(scratch, f.Body...)
+		} else {
+			bufs = append(bufs, scratch[start:], f.Body)
+			start = len(scratch)
+		}
+		total += headerSize + size
+		ends = append(ends, total)
+	}
+	if len(scratch) > start {
+		bufs = append(bufs, scratch[start:])
+	}
+	var err error
+	if total > 0 {
+		nb := net.Buffers(bufs)
+		var n int64
+		n, err = nb.WriteTo(w.w)
+		if err != nil {
+			for i, end := range ends {
+				if end >= 0 && int64(end) > n {
+					errs[i] = err
+				}
+			}
+		}
+	}
+	// Keep the buffers for the next batch unless they grew large.
+	if cap(scratch) <= maxBatchCopy {
+		w.hdr = scratch[:0]
+	}
+	clear(bufs)
+	if cap(bufs) <= 1024 {
+		w.bufs = bufs[:0]
+	}
+	if cap(ends) <= 1<<16 {
+		w.ends = ends[:0]
+	}
+	return err
 }
+
+// Reader reads frames from a stream. It is not safe for concurrent use.
+//
+// It reads through a buffer of its own (readBuffer bytes), so that a small
+// frame costs one system call, or none when it arrived with others; a frame
+// is allocated once at its exact size and its Body is a slice of it.
+type Reader struct {
+	r       *bufio.Reader
+	maxSize int
+	buf     []byte // unused beyond a frame's read: each frame is its own allocation
+}
+
+// readBuffer is the Reader's buffer: a read larger than it goes straight
+// into the frame.
+const readBuffer = 64 << 10
+
+// exactAlloc is the largest frame allocated whole as soon as its length
+// prefix arrives; a larger one grows as its data arrives, so a huge length
+// prefix on a short stream costs little memory.
+const exactAlloc = 4 << 20
 
 // NewReader returns a Reader refusing frames over maxSize bytes (0: DefaultMaxSize).
 func NewReader(r io.Reader, maxSize int) *Reader {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	return &Reader{r: r, maxSize: maxSize}
+	return &Reader{r: bufio.NewReaderSize(r, readBuffer), maxSize: maxSize}
 }
 
 // Read reads the next frame. At a clean end of stream it returns io.EOF; a
 // stream cut inside a frame is io.ErrUnexpectedEOF. After ErrTooLarge or
 // ErrMalformed the stream is out of step: the caller must drop the channel.
-// The frame's Body is its own copy.
+// The frame's Body is its own memory (not shared with later frames).
 func (r *Reader) Read() (Frame, error) {
-	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+	hdr, err := r.r.Peek(headerSize)
+	if err != nil {
+		if err == io.EOF && len(hdr) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return Frame{}, err
 	}
-	size := int(binary.BigEndian.Uint32(r.hdr[:]))
+	size := int(binary.BigEndian.Uint32(hdr))
 	if size > r.maxSize {
 		return Frame{}, &SizeError{Size: size, Max: r.maxSize}
 	}
-	if cap(r.buf) < size {
-		// Grow to what the peer announced, but only as data arrives, so a
-		// huge length prefix on a short stream costs no memory.
-		r.buf = make([]byte, 0, min(size, 1<<20))
+	_, _ = r.r.Discard(headerSize)
+	buf := make([]byte, min(size, exactAlloc))
+	n, err := io.ReadFull(r.r, buf)
+	for err == nil && n < size {
+		// A large frame: grow as its data arrives.
+		grown := make([]byte, min(size, 4*len(buf)))
+		copy(grown, buf[:n])
+		buf = grown
+		var m int
+		m, err = io.ReadFull(r.r, buf[n:])
+		n += m
 	}
-	buf := r.buf[:0]
-	for len(buf) < size {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
 		}
-		n, err := r.r.Read(buf[len(buf):min(cap(buf), size)])
-		buf = buf[:len(buf)+n]
-		if err != nil && len(buf) < size {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return Frame{}, err
-		}
-	}
-	if cap(buf) <= 1<<20 {
-		r.buf = buf
-	} else {
-		r.buf = nil // do not keep a one-off huge buffer
+		return Frame{}, err
 	}
 	return Parse(buf)
 }
 
-// Parse decodes one frame from its bytes (the header already removed).
+// Parse decodes one frame from its bytes (the header already removed). The
+// frame's Body is a slice of data.
 func Parse(data []byte) (Frame, error) {
+	if f, ok := parseCanonical(data); ok {
+		if f.Type == 0 || f.Type > TypeHeartbeatAck {
+			return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
+		}
+		if len(f.Body) > 0 {
+			if err := decMode.Wellformed(f.Body); err != nil {
+				return Frame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+		}
+		return f, nil
+	}
+	return parseGeneral(data)
+}
+
+// parseGeneral decodes any CBOR shape of a frame.
+func parseGeneral(data []byte) (Frame, error) {
 	var f Frame
 	if err := decMode.Unmarshal(data, &f); err != nil {
 		return Frame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -337,4 +444,22 @@ func Parse(data []byte) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: message frame without a body", ErrMalformed)
 	}
 	return f, nil
+}
+
+// parseCanonical reads the envelope every Writer produces ({1: type} or
+// {1: type, 2: body}, the type as a one-byte integer) without decoding or
+// copying the body; ok is false for any other shape, which Parse then
+// decodes in general. A body-less message is left to the general path.
+func parseCanonical(data []byte) (f Frame, ok bool) {
+	if len(data) < 3 || data[1] != 0x01 || data[2] >= 24 {
+		return Frame{}, false
+	}
+	t := Type(data[2])
+	switch {
+	case data[0] == 0xa1 && len(data) == 3 && t != TypeMessage:
+		return Frame{Type: t}, true
+	case data[0] == 0xa2 && len(data) > 4 && data[3] == 0x02:
+		return Frame{Type: t, Body: data[4:]}, true
+	}
+	return Frame{}, false
 }

@@ -5,6 +5,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +91,20 @@ type Channel struct {
 	connected bool
 	closeOnce sync.Once
 	done      chan struct{}
+
+	readyOnce sync.Once
+	onReady   func() // run once, on its own goroutine, after the 'ready' message is written
 }
+
+// readyPayload is the CBOR of the string "ready": the message that tells
+// the primary a worker is ready (cluster semantics).
+var readyPayload = []byte{0x65, 'r', 'e', 'a', 'd', 'y'}
+
+// AfterReady registers fn to run once, on a goroutine of its own, after
+// the worker's first "ready" message is written to the primary: the moment
+// start-up garbage can be returned to the operating system without
+// delaying readiness. Call it before the runtime sends anything.
+func (c *Channel) AfterReady(fn func()) { c.onReady = fn }
 
 // Open connects to the channel descriptor and sends the Hello frame.
 func Open(cfg Config, runtime string) (*Channel, error) {
@@ -203,7 +217,35 @@ func (c *Channel) closedHere() bool {
 // written; ErrClosed when the channel is disconnected; a *frame.SizeError
 // (the channel stays usable) when the payload is over the limit.
 func (c *Channel) Send(payload []byte) error {
-	return c.write(frame.Message(payload))
+	err := c.write(frame.Message(payload))
+	if err == nil && c.onReady != nil && bytes.Equal(payload, readyPayload) {
+		c.readyOnce.Do(func() { go c.onReady() })
+	}
+	return err
+}
+
+// SendBatch writes message payloads in order with as few system calls as
+// it can (one writev for the lot); errs[i] is payloads[i]'s result, as
+// Send would give it. errs must have len(payloads) elements.
+func (c *Channel) SendBatch(payloads [][]byte, errs []error) {
+	if !c.Connected() {
+		for i := range errs {
+			errs[i] = ErrClosed
+		}
+		return
+	}
+	frames := make([]frame.Frame, len(payloads))
+	for i, p := range payloads {
+		frames[i] = frame.Message(p)
+	}
+	_ = c.w.WriteBatch(frames, errs)
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, frame.ErrTooLarge) {
+			errs[i] = ErrClosed
+		} else if err == nil && c.onReady != nil && bytes.Equal(payloads[i], readyPayload) {
+			c.readyOnce.Do(func() { go c.onReady() })
+		}
+	}
 }
 
 // ackHeartbeat answers a heartbeat; a closed channel needs no answer.

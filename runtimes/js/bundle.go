@@ -135,6 +135,11 @@ type bundle struct {
 	// Primary says the user's code imports node:cluster or the
 	// isotropic-cluster primary (built-ins' own imports do not count).
 	Primary bool
+	// Compiled says goja has compiled this very code without error once
+	// (recorded in the cache entry), so Check need not compile it again.
+	Compiled bool
+	// file is the cache entry the bundle came from or went to ("" none).
+	file string
 }
 
 type input struct {
@@ -172,6 +177,7 @@ func load(script, dir string) (*bundle, error) {
 		sum := sha256.Sum256([]byte(runtimeKey() + "\x00" + abs))
 		file = filepath.Join(dir, "bundles", hex.EncodeToString(sum[:16])+".js")
 		if b := readCached(file); b != nil {
+			b.file = file
 			return b, nil
 		}
 	}
@@ -181,14 +187,16 @@ func load(script, dir string) (*bundle, error) {
 	}
 	if file != "" {
 		writeCached(file, b) // a cache that cannot be written only costs time
+		b.file = file
 	}
 	return b, nil
 }
 
 type cacheHeader struct {
-	ESM     bool    `json:"esm"`
-	Primary bool    `json:"primary,omitempty"`
-	Inputs  []input `json:"inputs"`
+	ESM      bool    `json:"esm"`
+	Primary  bool    `json:"primary,omitempty"`
+	Compiled bool    `json:"compiled,omitempty"`
+	Inputs   []input `json:"inputs"`
 }
 
 func readCached(file string) *bundle {
@@ -209,14 +217,14 @@ func readCached(file string) *bundle {
 			return nil
 		}
 	}
-	return &bundle{Code: string(data[nl+1:]), ESM: h.ESM, Primary: h.Primary, Inputs: h.Inputs}
+	return &bundle{Code: string(data[nl+1:]), ESM: h.ESM, Primary: h.Primary, Compiled: h.Compiled, Inputs: h.Inputs}
 }
 
 func writeCached(file string, b *bundle) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	head, err := json.Marshal(cacheHeader{ESM: b.ESM, Primary: b.Primary, Inputs: b.Inputs})
+	head, err := json.Marshal(cacheHeader{ESM: b.ESM, Primary: b.Primary, Compiled: b.Compiled, Inputs: b.Inputs})
 	if err != nil {
 		return err
 	}

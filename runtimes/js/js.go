@@ -95,6 +95,11 @@ func Check(script, cacheDirectory string) error {
 	if err != nil {
 		return err
 	}
+	if b.Compiled {
+		// This very code compiled before (the cache entry says so, and it
+		// is current): the workers compile it anyway, once each.
+		return nil
+	}
 	_, err = compile(script, b)
 	return err
 }
@@ -147,6 +152,14 @@ func compile(script string, b *bundle) (*goja.Program, error) {
 			return nil, &BuildError{Script: abs, Messages: []string{fmt.Sprintf("%s: the bundle uses syntax isowasm's JavaScript engine lacks: %s", abs, se.Error())}}
 		}
 		return nil, fmt.Errorf("js: compiling %s: %w", abs, err)
+	}
+	if !b.Compiled {
+		b.Compiled = true
+		if b.file != "" {
+			// Recorded, so that Check skips the compile next time; a cache
+			// that cannot be written only costs time.
+			_ = writeCached(b.file, b)
+		}
 	}
 	return prg, nil
 }
