@@ -2,6 +2,7 @@ package js
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/big"
@@ -25,6 +26,9 @@ func (r *runtime) bindings() *goja.Object {
 	vm := r.vm
 	n := vm.NewObject()
 	set := func(name string, v any) { _ = n.Set(name, v) }
+	// process.send serializes with JSON.stringify as the runtime made it
+	// (Node's primordial), whatever a script does to the global later.
+	r.stringify, _ = goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("stringify"))
 
 	// Hooks: node/process.js hands over the functions Go calls.
 	set("setHooks", func(call goja.FunctionCall) goja.Value {
@@ -157,6 +161,23 @@ func (r *runtime) bindings() *goja.Object {
 	set("send", func(call goja.FunctionCall) goja.Value {
 		return vm.ToValue(r.send(call.Argument(0).String(), call.Argument(1)))
 	})
+	// sendValue is send with the value itself, encoded straight to CBOR
+	// (valueToCBOR): what JSON.stringify then send would do, without the
+	// JSON text.
+	set("sendValue", func(call goja.FunctionCall) goja.Value {
+		payload, ok, err := r.valueToCBOR(call.Argument(0))
+		if !r.connected {
+			return vm.ToValue(false)
+		}
+		if err != nil {
+			panic(vm.NewGoError(err))
+		}
+		if !ok {
+			// JSON.stringify gave undefined: String(undefined) is not JSON.
+			panic(vm.NewGoError(fmt.Errorf("%w: unexpected 'u' at 0", errPayload)))
+		}
+		return vm.ToValue(r.queue(payload, call.Argument(1)))
+	})
 	set("disconnect", func(voluntary bool) bool {
 		if !r.connected {
 			return false
@@ -190,7 +211,21 @@ const processEpoch = int64(1_000_000 * time.Second)
 // cb(err) runs on the loop once written. It reports false when the channel
 // is closed, as process.send does.
 func (r *runtime) send(text string, cb goja.Value) bool {
-	complete := func(err error) {
+	if !r.connected {
+		return false
+	}
+	payload, err := jsonToCBOR(text)
+	if err != nil {
+		panic(r.vm.NewGoError(err))
+	}
+	return r.queue(payload, cb)
+}
+
+// queue queues a message payload for the sender; cb(err) runs on the loop
+// once written (the write holds the loop until then).
+func (r *runtime) queue(payload []byte, cb goja.Value) bool {
+	r.loop.pending++
+	r.out.enqueue(sendOp{payload: payload, onLoop: func(err error) {
 		if _, ok := goja.AssertFunction(cb); !ok {
 			return
 		}
@@ -199,17 +234,6 @@ func (r *runtime) send(text string, cb goja.Value) bool {
 			arg = r.channelError(err)
 		}
 		r.call(r.hooks.callback, cb, goja.Undefined(), r.vm.NewArray(arg))
-	}
-	if !r.connected {
-		return false
-	}
-	payload, err := jsonToCBOR(text)
-	if err != nil {
-		panic(r.vm.NewGoError(err))
-	}
-	done := r.loop.registerCallback()
-	r.out.enqueue(sendOp{payload: payload, result: func(err error) {
-		done(func() { complete(err) })
 	}})
 	return true
 }

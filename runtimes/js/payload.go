@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -756,4 +758,388 @@ func jsString(vm *goja.Runtime, s []byte) goja.Value {
 		i += size
 	}
 	return vm.ToValue(goja.StringFromUTF16(u))
+}
+
+// valueToCBOR encodes a JS value as CBOR exactly as jsonToCBOR encodes
+// JSON.stringify(v), without the JSON text: toJSON (called with its key),
+// boxed primitives, undefined, functions and symbols dropped from objects
+// and null in arrays, NaN and ±Infinity null, -0 as 0, integers as CBOR
+// integers, own enumerable keys in the object's order, lone surrogates
+// as WTF-8, BigInt and cycles as TypeErrors. Plain objects and arrays
+// (the common case) are walked here; any other object (Date, Map,
+// typed arrays, Buffer, errors, proxies, Go-backed host objects …) is
+// handed, with its key, to goja's own JSON.stringify and the text
+// transcoded, so their rules have one implementation. ok is false when
+// the value serializes to nothing (undefined). A JS exception (from a
+// toJSON, a getter) panics through as a goja exception; err is what
+// jsonToCBOR would have reported on the text (nesting too deep).
+func (r *runtime) valueToCBOR(v goja.Value) (out []byte, ok bool, err error) {
+	e := valueEncoder{r: r, vm: r.vm, out: make([]byte, 0, 64)}
+	defer func() {
+		if x := recover(); x != nil {
+			panic(r.circularError(x, v))
+		}
+	}()
+	ok = e.str(jsKey{}, v, 0)
+	if e.deep {
+		return nil, false, fmt.Errorf("%w: nested deeper than %d", errPayload, frame.MaxNesting)
+	}
+	return e.out, ok, nil
+}
+
+const circularText = "Converting circular structure to JSON"
+
+// circularError turns goja's circular-structure TypeError into V8's
+// message (node/process.js's circularMessage, as its JSON.stringify
+// does); any other panic value is returned as it is.
+func (r *runtime) circularError(x any, root goja.Value) any {
+	var o *goja.Object
+	switch x := x.(type) {
+	case *goja.Exception:
+		o, _ = x.Value().(*goja.Object)
+	case *goja.Object:
+		o = x
+	}
+	if o == nil || !r.vm.InstanceOf(o, r.vm.Get("TypeError").ToObject(r.vm)) || o.Get("message").String() != circularText {
+		return x
+	}
+	msg := circularText
+	if f, ok := goja.AssertFunction(r.native.Get("circularMessage")); ok {
+		res, err := f(goja.Undefined(), root)
+		if err != nil {
+			return err
+		}
+		if s := res.String(); s != "" {
+			msg = s
+		}
+	}
+	return r.vm.NewTypeError(msg)
+}
+
+var (
+	reflectTypeMap   = reflect.TypeOf(map[string]any(nil))
+	reflectTypeArray = reflect.TypeOf([]any(nil))
+)
+
+type valueEncoder struct {
+	r     *runtime
+	vm    *goja.Runtime
+	out   []byte
+	stack []*goja.Object
+	deep  bool
+}
+
+// jsKey is the key a value is held under, as toJSON receives it: name,
+// or str when the name has a lone surrogate Go strings cannot hold.
+type jsKey struct {
+	name string
+	str  goja.Value
+}
+
+func (k jsKey) value(vm *goja.Runtime) goja.Value {
+	if k.str != nil {
+		return k.str
+	}
+	return vm.ToValue(k.name)
+}
+
+// plain reports whether o is an ordinary object or an array of this
+// runtime, which str walks itself.
+func plain(o *goja.Object) (object, array bool) {
+	switch o.ClassName() {
+	case "Object":
+		return o.ExportType() == reflectTypeMap, false
+	case "Array":
+		return false, o.ExportType() == reflectTypeArray
+	}
+	return false, false
+}
+
+// str is JSON.stringify's SerializeJSONProperty for v held under key.
+func (e *valueEncoder) str(key jsKey, v goja.Value, depth int) bool {
+	switch x := v.(type) {
+	case *goja.Object:
+		if object, array := plain(x); !object && !array {
+			return e.delegate(key, x, depth)
+		}
+		if tj, ok := x.Get("toJSON").(*goja.Object); ok {
+			if f, ok := goja.AssertFunction(tj); ok {
+				res, err := f(x, key.value(e.vm))
+				if err != nil {
+					panic(err)
+				}
+				return e.serialize(res, depth)
+			}
+		}
+	default:
+		if goja.IsBigInt(v) {
+			if tj, ok := v.ToObject(e.vm).Get("toJSON").(*goja.Object); ok {
+				if f, ok := goja.AssertFunction(tj); ok {
+					res, err := f(v, key.value(e.vm))
+					if err != nil {
+						panic(err)
+					}
+					return e.serialize(res, depth)
+				}
+			}
+		}
+	}
+	return e.serialize(v, depth)
+}
+
+// serialize is the rest of SerializeJSONProperty, once toJSON is applied.
+func (e *valueEncoder) serialize(v goja.Value, depth int) bool {
+	if o, ok := v.(*goja.Object); ok {
+		switch o.ClassName() {
+		case "Number":
+			v = o.ToNumber()
+		case "String":
+			v = o.ToString()
+		case "Boolean":
+			if b, ok := o.Export().(bool); ok {
+				v = e.vm.ToValue(b)
+			}
+		case "BigInt":
+			panic(e.vm.NewTypeError("Do not know how to serialize a BigInt"))
+		case "Symbol":
+			return false
+		}
+	}
+	if depth > frame.MaxNesting {
+		e.deep = true
+	}
+	switch x := v.(type) {
+	case nil:
+		return false
+	case goja.String:
+		e.out = appendJSText(e.out, x)
+		return true
+	case *goja.Object:
+		return e.object(x, depth)
+	case *goja.Symbol:
+		return false
+	}
+	switch {
+	case goja.IsUndefined(v):
+		return false
+	case goja.IsNull(v):
+		e.out = append(e.out, 0xf6)
+		return true
+	case goja.IsBigInt(v):
+		panic(e.vm.NewTypeError("Do not know how to serialize a BigInt"))
+	}
+	switch x := v.Export().(type) {
+	case bool:
+		if x {
+			e.out = append(e.out, 0xf5)
+		} else {
+			e.out = append(e.out, 0xf4)
+		}
+	case int64:
+		e.out = appendInt(e.out, x)
+	case float64:
+		e.out = appendNumber(e.out, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// appendNumber writes f as jsonToCBOR writes its JSON text: null for NaN
+// and ±Infinity, an integer when the text has no fraction or exponent and
+// its digits fit 64 bits (-0 is "0"), else the shortest exact float.
+func appendNumber(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return append(b, 0xf6)
+	case f != math.Trunc(f):
+		return appendFloat(b, f)
+	case math.Abs(f) <= 1<<53:
+		return appendInt(b, int64(f))
+	case math.Abs(f) < 1e21:
+		// Beyond 2^53 JS writes the shortest digits padded with zeros
+		// (2^60 is 1152921504606847000): the integer of that text.
+		if v, err := strconv.ParseInt(strconv.FormatFloat(f, 'f', -1, 64), 10, 64); err == nil {
+			return appendInt(b, v)
+		}
+	}
+	return appendFloat(b, f)
+}
+
+// appendJSText writes a JS string as CBOR text in WTF-8.
+func appendJSText(b []byte, s goja.String) []byte {
+	str := s.String()
+	if !strings.Contains(str, "\ufffd") {
+		b = appendHead(b, 3, uint64(len(str)))
+		return append(b, str...)
+	}
+	// A U+FFFD may stand for a lone surrogate: use the UTF-16 units.
+	n := s.Length()
+	buf := make([]byte, 0, len(str))
+	for i := 0; i < n; i++ {
+		c := rune(s.CharAt(i))
+		if utf16.IsSurrogate(c) && c < 0xdc00 && i+1 < n {
+			if c2 := rune(s.CharAt(i + 1)); c2 >= 0xdc00 && c2 <= 0xdfff {
+				buf = utf8.AppendRune(buf, utf16.DecodeRune(c, c2))
+				i++
+				continue
+			}
+		}
+		buf = appendWTF8(buf, c)
+	}
+	b = appendHead(b, 3, uint64(len(buf)))
+	return append(b, buf...)
+}
+
+// object writes an object or array held under key (after toJSON), or
+// reports false for a function.
+func (e *valueEncoder) object(o *goja.Object, depth int) bool {
+	if o.ClassName() == "RawJSON" {
+		return e.transcode(o.Get("rawJSON").String(), depth)
+	}
+	for _, p := range e.stack {
+		if p == o {
+			panic(e.vm.NewTypeError(circularText))
+		}
+	}
+	if _, ok := goja.AssertFunction(o); ok {
+		return false
+	}
+	e.stack = append(e.stack, o)
+	defer func() { e.stack = e.stack[:len(e.stack)-1] }()
+	at := len(e.out)
+	e.out = append(e.out, 0)
+	n := 0
+	if o.ClassName() == "Array" {
+		length := o.Get("length").ToInteger()
+		length = min(max(length, 0), 1<<53-1)
+		for i := range int(length) {
+			if !e.str(jsKey{name: strconv.Itoa(i)}, o.Get(strconv.Itoa(i)), depth+1) {
+				e.out = append(e.out, 0xf6)
+			}
+		}
+		n = int(length)
+		e.patchHead(at, 4, n)
+		return true
+	}
+	keys := o.Keys()
+	for _, k := range keys {
+		if strings.Contains(k, "\ufffd") {
+			// The name may hold a lone surrogate, lost in a Go string:
+			// the keys as JS strings, the values through Reflect.get.
+			n = e.exactKeys(o, depth)
+			e.patchHead(at, 5, n)
+			return true
+		}
+	}
+	for _, k := range keys {
+		mark := len(e.out)
+		e.out = appendHead(e.out, 3, uint64(len(k)))
+		e.out = append(e.out, k...)
+		if e.str(jsKey{name: k}, o.Get(k), depth+1) {
+			n++
+		} else {
+			e.out = e.out[:mark]
+		}
+	}
+	e.patchHead(at, 5, n)
+	return true
+}
+
+// exactKeys writes o's entries using its keys as JS strings; it returns
+// how many it wrote.
+func (e *valueEncoder) exactKeys(o *goja.Object, depth int) int {
+	call := func(obj, name string, args ...goja.Value) goja.Value {
+		f, _ := goja.AssertFunction(e.vm.Get(obj).ToObject(e.vm).Get(name))
+		res, err := f(goja.Undefined(), args...)
+		if err != nil {
+			panic(err)
+		}
+		return res
+	}
+	keys := call("Object", "keys", o).ToObject(e.vm)
+	count := 0
+	for i := range int(keys.Get("length").ToInteger()) {
+		k := keys.Get(strconv.Itoa(i))
+		v := call("Reflect", "get", o, k)
+		mark := len(e.out)
+		e.out = appendJSText(e.out, k.(goja.String))
+		if e.str(jsKey{name: k.String(), str: k}, v, depth+1) {
+			count++
+		} else {
+			e.out = e.out[:mark]
+		}
+	}
+	return count
+}
+
+// patchHead writes the header of a container of n items at at, where one
+// byte was reserved, widening it when needed.
+func (e *valueEncoder) patchHead(at int, major byte, n int) {
+	var tmp [9]byte
+	head := appendHead(tmp[:0], major, uint64(n))
+	if len(head) == 1 {
+		e.out[at] = head[0]
+		return
+	}
+	extra := len(head) - 1
+	e.out = append(e.out, head[1:]...)
+	copy(e.out[at+len(head):], e.out[at+1:len(e.out)-extra])
+	copy(e.out[at:], head)
+}
+
+// delegate serializes o held under key with goja's JSON.stringify (its
+// toJSON included) and transcodes the text.
+func (e *valueEncoder) delegate(key jsKey, o *goja.Object, depth int) bool {
+	holder := e.vm.NewObject()
+	name := key.name
+	if key.str != nil {
+		name = key.str.String()
+	}
+	if err := holder.DefineDataProperty(name, o, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+		panic(err)
+	}
+	text := e.stringify(holder)
+	if len(text) <= 2 { // "{}": undefined
+		return false
+	}
+	// {"name":VALUE}: the value starts after the quoted key and the colon.
+	t := transcoder{s: text, i: 1, out: e.out}
+	if err := t.str(); err != nil {
+		panic(e.vm.NewGoError(err))
+	}
+	t.out = t.out[:len(e.out)] // drop the key
+	t.i++                      // ':'
+	err := t.value(depth)
+	e.out = t.out
+	if err != nil {
+		if errors.Is(err, errPayload) && strings.Contains(err.Error(), "nested deeper") {
+			e.deep = true
+			return true
+		}
+		panic(e.vm.NewGoError(err))
+	}
+	return true
+}
+
+// transcode appends JSON text (a RawJSON's) as CBOR.
+func (e *valueEncoder) transcode(text string, depth int) bool {
+	t := transcoder{s: text, out: e.out}
+	err := t.value(depth)
+	e.out = t.out
+	if err != nil {
+		panic(e.vm.NewGoError(err))
+	}
+	return true
+}
+
+func (e *valueEncoder) stringify(v goja.Value) string {
+	if e.r.stringify == nil {
+		panic(e.vm.NewTypeError("isowasm: JSON.stringify is not captured"))
+	}
+	res, err := e.r.stringify(goja.Undefined(), v)
+	if err != nil {
+		panic(err)
+	}
+	return res.String()
 }

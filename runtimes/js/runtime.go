@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ type runtime struct {
 	children map[int]*child // worker processes forked by a primary script
 
 	typeErrorProto *goja.Object // TypeError.prototype, for v8Error
+
+	stringify goja.Callable // goja's JSON.stringify, as the runtime was made
+	inbox     inbox         // messages from the primary not yet on the loop
 }
 
 // hooks are the JS functions the Go side calls, installed by node/process.js.
@@ -70,7 +74,7 @@ func newRuntime(cfg Config, start time.Time) *runtime {
 	r.vm.SetPromiseRejectionTracker(r.trackRejection)
 	if cfg.Channel != nil {
 		r.connected = cfg.Channel.Connected()
-		r.out = newSender(cfg.Channel)
+		r.out = newSender(cfg.Channel, r.loop)
 	}
 	r.native = r.bindings()
 	return r
@@ -417,28 +421,72 @@ func (r *runtime) exit(code int) {
 	r.vm.Interrupt(exitSignal{})
 }
 
-// channelHandler posts what the primary sends to the loop.
+// channelHandler posts what the primary sends to the loop. Messages that
+// arrive while the loop has not yet taken the previous ones join them: one
+// post and one wake-up for all the frames the reader hands over meanwhile,
+// delivered in order, each as a macrotask of its own (ticks and promise
+// jobs drain between two). Anything else the reader posts (a disconnect
+// request, the close, a heartbeat) seals the batch, so nothing overtakes.
 type channelHandler struct{ r *runtime }
 
+// inbox is the batch of messages posted to the loop and not yet taken.
+type inbox struct {
+	mu  sync.Mutex
+	cur *[][]byte
+}
+
 func (h channelHandler) Message(payload []byte) {
+	in := &h.r.inbox
+	in.mu.Lock()
+	if b := in.cur; b != nil {
+		*b = append(*b, payload)
+		in.mu.Unlock()
+		return
+	}
+	b := &[][]byte{payload}
+	in.cur = b
+	in.mu.Unlock()
 	h.r.loop.post(func() {
-		if h.r.loop.stopped {
-			return
+		in.mu.Lock()
+		if in.cur == b {
+			in.cur = nil
 		}
-		v, err := cborToValue(h.r.vm, payload)
-		if err != nil {
-			fmt.Fprintf(h.r.cfg.Stderr, "isowasm: worker %d: dropping a message from the primary: %v\n", h.r.cfg.Channel.WorkerID(), err)
-			return
+		payloads := *b
+		in.mu.Unlock()
+		for _, p := range payloads {
+			h.deliver(p)
 		}
-		h.r.call(h.r.hooks.message, v)
 	})
 }
 
+// seal ends the open batch: later messages post anew, after what the
+// reader posts next.
+func (h channelHandler) seal() {
+	in := &h.r.inbox
+	in.mu.Lock()
+	in.cur = nil
+	in.mu.Unlock()
+}
+
+func (h channelHandler) deliver(payload []byte) {
+	if h.r.loop.stopped {
+		return
+	}
+	v, err := cborToValue(h.r.vm, payload)
+	if err != nil {
+		fmt.Fprintf(h.r.cfg.Stderr, "isowasm: worker %d: dropping a message from the primary: %v\n", h.r.cfg.Channel.WorkerID(), err)
+		return
+	}
+	h.r.call(h.r.hooks.message, v)
+}
+
 func (h channelHandler) DisconnectRequest() {
+	h.seal()
 	h.r.loop.post(func() { h.r.call(h.r.hooks.disconnectRequest) })
 }
 
 func (h channelHandler) Closed(err error) {
+	h.seal()
 	h.r.loop.post(func() {
 		if !h.r.connected {
 			return
@@ -456,9 +504,12 @@ func (r *runtime) sendListening(l frame.Listening) {
 }
 
 // sender writes frames to the primary in order on a goroutine of its own,
-// so a slow reader never blocks the loop.
+// so a slow reader never blocks the loop. Each time it wakes it takes the
+// whole queue: consecutive messages go out in one SendBatch (one writev),
+// and their loop callbacks come back to the loop in one post.
 type sender struct {
 	ch   *host.Channel
+	loop *loop
 	mu   sync.Mutex
 	cond *sync.Cond
 	// queue holds what is not written yet; closed stops the goroutine once
@@ -474,10 +525,13 @@ type sendOp struct {
 	disconnect bool
 	voluntary  bool
 	result     func(error) // called on the sender goroutine
+	// onLoop, for a message, is called on the loop with the write's
+	// result; the op holds the loop (loop.pending) until then.
+	onLoop func(error)
 }
 
-func newSender(ch *host.Channel) *sender {
-	s := &sender{ch: ch, done: make(chan struct{})}
+func newSender(ch *host.Channel, l *loop) *sender {
+	s := &sender{ch: ch, loop: l, done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	go s.run()
 	return s
@@ -487,12 +541,27 @@ func newSender(ch *host.Channel) *sender {
 func (s *sender) enqueue(op sendOp) {
 	s.mu.Lock()
 	s.queue = append(s.queue, op)
+	wake := len(s.queue) == 1
 	s.mu.Unlock()
-	s.cond.Signal()
+	if wake {
+		s.cond.Signal()
+	}
+}
+
+// loopResult is a message's loop callback with its write's result.
+type loopResult struct {
+	f   func(error)
+	err error
 }
 
 func (s *sender) run() {
 	defer close(s.done)
+	var (
+		batch    []sendOp
+		payloads [][]byte
+		errs     []error
+		results  []loopResult
+	)
 	for {
 		s.mu.Lock()
 		for len(s.queue) == 0 && !s.closed {
@@ -502,23 +571,68 @@ func (s *sender) run() {
 			s.mu.Unlock()
 			return
 		}
-		op := s.queue[0]
-		s.queue[0] = sendOp{}
-		s.queue = s.queue[1:]
+		batch, s.queue = s.queue, batch[:0]
 		s.mu.Unlock()
-		var err error
-		switch {
-		case op.disconnect:
-			err = s.ch.Disconnect(op.voluntary)
-		case op.listening != nil:
-			err = s.ch.Listening(*op.listening)
-		default:
-			err = s.ch.Send(op.payload)
+		for i := 0; i < len(batch); {
+			op := batch[i]
+			if op.disconnect || op.listening != nil {
+				var err error
+				if op.disconnect {
+					err = s.ch.Disconnect(op.voluntary)
+				} else {
+					err = s.ch.Listening(*op.listening)
+				}
+				if op.result != nil {
+					op.result(err)
+				}
+				i++
+				continue
+			}
+			j := i
+			for j < len(batch) && !batch[j].disconnect && batch[j].listening == nil {
+				j++
+			}
+			run := batch[i:j]
+			if len(run) == 1 {
+				errs = append(errs[:0], s.ch.Send(op.payload))
+			} else {
+				payloads = payloads[:0]
+				for _, m := range run {
+					payloads = append(payloads, m.payload)
+				}
+				errs = slices.Grow(errs[:0], len(run))[:len(run)]
+				clear(errs)
+				s.ch.SendBatch(payloads, errs)
+				clear(payloads)
+			}
+			for k, m := range run {
+				if m.result != nil {
+					m.result(errs[k])
+				}
+				if m.onLoop != nil {
+					results = append(results, loopResult{m.onLoop, errs[k]})
+				}
+			}
+			i = j
 		}
-		if op.result != nil {
-			op.result(err)
+		if len(results) > 0 {
+			s.post(results)
+			results = nil
 		}
+		clear(batch)
+		batch = batch[:0]
 	}
+}
+
+// post hands a batch's loop callbacks to the loop in one go, in order;
+// each ran op releases its hold on the loop.
+func (s *sender) post(results []loopResult) {
+	s.loop.post(func() {
+		for _, r := range results {
+			s.loop.pending--
+			r.f(r.err)
+		}
+	})
 }
 
 // flush lets the sender write what is queued, for at most wait, then

@@ -634,7 +634,9 @@ if (native.hasChannel) {
             return true;
         }
 
-        return native.send(serialize(message), typeof callback === 'function' ? callback : undefined);
+        // Encoded in Go straight from the value, as JSON.stringify then
+        // JSON.parse would give it (runtimes/js/payload.go valueToCBOR).
+        return native.sendValue(message, typeof callback === 'function' ? callback : undefined);
     };
 
     process._disconnect = voluntary => {
@@ -670,6 +672,8 @@ if (native.hasChannel) {
 }
 
 process._serialize = serialize;
+// For native.sendValue's circular-structure message.
+native.circularMessage = circularMessage;
 process._timers = timers;
 process._channel = channel;
 process._cleanStack = cleanStack;
