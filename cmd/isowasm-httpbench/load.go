@@ -35,6 +35,7 @@ type stats struct {
 	Errors    int // failed requests (refused, reset, bad response)
 	Refused   int // of which: connection refused
 	Non2xx    int
+	LastError error // the last failure, for the log
 	Elapsed   time.Duration
 	Latencies []time.Duration // sorted
 }
@@ -68,6 +69,9 @@ func (l load) run(ctx context.Context) (stats, error) {
 		total.Errors += r.Errors
 		total.Refused += r.Refused
 		total.Non2xx += r.Non2xx
+		if r.LastError != nil {
+			total.LastError = r.LastError
+		}
 		total.Latencies = append(total.Latencies, r.Latencies...)
 	}
 	total.Elapsed = time.Since(measureFrom)
@@ -98,10 +102,11 @@ func (l load) conn(ctx context.Context, req []byte, measureFrom time.Time) stats
 		if c == nil {
 			conn, err := d.DialContext(ctx, "tcp", l.Addr)
 			if err != nil {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || !time.Now().Before(deadline) {
 					break
 				}
 				s.Errors++
+				s.LastError = err
 				if isRefused(err) {
 					s.Refused++
 				}
@@ -121,8 +126,9 @@ func (l load) conn(ctx context.Context, req []byte, measureFrom time.Time) stats
 		status, closeAfter, err := roundTrip(c, br, req)
 		if err != nil {
 			// A read cut by the run's deadline is the end, not an error.
-			if ctx.Err() == nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			if ctx.Err() == nil && time.Now().Before(deadline) && !errors.Is(err, os.ErrDeadlineExceeded) {
 				s.Errors++
+				s.LastError = err
 			}
 			c.Close()
 			c = nil

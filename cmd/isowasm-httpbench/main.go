@@ -41,6 +41,7 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&cfg.Conns, "connections", 64, "keep-alive connections of the load generator")
 	flag.StringVar(&cfg.Node, "node", "node", "the node executable of the peer (\"off\": isowasm only)")
+	flag.IntVar(&cfg.GOMAXPROCS, "worker-gomaxprocs", 0, "GOMAXPROCS of isowasm's worker processes (0: Go's default); 1 suits a worker per CPU, as Node's workers are single-threaded")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "isowasm-httpbench: unexpected argument %q (see -help)\n", flag.Arg(0))

@@ -32,6 +32,9 @@ type Config struct {
 	Node     string        // the peer's node ("": "node"; "off": no peer)
 	Only     *regexp.Regexp
 	Dir      string // the repository ("": found from this program's source)
+	// GOMAXPROCS of isowasm's worker processes (0: Go's default, the
+	// number of CPUs).
+	GOMAXPROCS int
 }
 
 func (c Config) withDefaults() Config {
@@ -86,9 +89,9 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 	peerDir := filepath.Join(cfg.Dir, "cmd", "isowasm-httpbench", "peer")
 	sides := []*side{
 		{name: "node", label: "Node cluster", start: nodeSide(cfg.Node, peerDir)},
-		{name: "js", label: "isowasm JS workers", target: 1.0, start: isowasmSide("js", filepath.Join(peerDir, "worker.js"))},
+		{name: "js", label: "isowasm JS workers", target: 1.0, start: isowasmSide("js", filepath.Join(peerDir, "worker.js"), cfg.GOMAXPROCS)},
 		{name: "wasm-go", label: "isowasm Wasm (Go guest)", target: 1.5},
-		{name: "wasm-c", label: "isowasm Wasm (C guest)", target: 1.5, start: isowasmSide("wasm", filepath.Join(cfg.Dir, "examples", "http-wasm-c", "worker.wasm"))},
+		{name: "wasm-c", label: "isowasm Wasm (C guest)", target: 1.5, start: isowasmSide("wasm", filepath.Join(cfg.Dir, "examples", "http-wasm-c", "worker.wasm"), cfg.GOMAXPROCS)},
 	}
 	if cfg.Node == "off" {
 		sides[0].skip = "-node off"
@@ -102,7 +105,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) error {
 		if err := buildGoGuest(ctx, filepath.Join(cfg.Dir, "examples", "http-wasm-go"), module); err != nil {
 			sides[2].skip = err.Error()
 		} else {
-			sides[2].start = isowasmSide("wasm", module)
+			sides[2].start = isowasmSide("wasm", module, cfg.GOMAXPROCS)
 		}
 	}
 	for _, s := range sides {
@@ -160,7 +163,7 @@ func freePort() (int, error) {
 
 // isowasmSide runs a Go primary on package engine whose workers are this
 // program; it is started once every worker listens (workerListening).
-func isowasmSide(kind, script string) func(context.Context, int, int) (func(), error) {
+func isowasmSide(kind, script string, gomaxprocs int) func(context.Context, int, int) (func(), error) {
 	return func(ctx context.Context, workers, port int) (func(), error) {
 		// What `isowasm run` does before forking: check the script, and
 		// warm the caches the workers share.
@@ -173,7 +176,13 @@ func isowasmSide(kind, script string) func(context.Context, int, int) (func(), e
 		if err != nil {
 			return nil, err
 		}
-		p, err := engine.New(engine.Config{WorkerScript: script, Env: append([]string{"PORT=" + strconv.Itoa(port)}, workerEnv...), Stderr: os.Stderr})
+		env := []string{"PORT=" + strconv.Itoa(port)}
+		if gomaxprocs > 0 {
+			env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+		}
+		// Silent: the workers' stdout (a "listening" line each) is
+		// dropped, as the Node peer's workers print nothing; stderr shows.
+		p, err := engine.New(engine.Config{WorkerScript: script, Env: env, Silent: true, Stderr: os.Stderr})
 		if err != nil {
 			return nil, err
 		}
@@ -226,49 +235,36 @@ func nodeSide(node, peerDir string) func(context.Context, int, int) (func(), err
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
-		exited := make(chan struct{})
+		listening := make(chan struct{})
+		read := make(chan struct{})
 		go func() {
-			defer close(exited)
-			cmd.Wait()
+			// Reads to the end, so the peer never blocks on its stdout.
+			defer close(read)
+			s := bufio.NewScanner(stdout)
+			seen := false
+			for s.Scan() {
+				if s.Text() == "listening" && !seen {
+					seen = true
+					close(listening)
+				}
+			}
 		}()
 		stop := func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
+			t := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
+			<-read
+			_ = cmd.Wait()
+			t.Stop()
 		}
-		lines := make(chan string)
-		go func() {
-			defer close(lines)
-			s := bufio.NewScanner(stdout)
-			for s.Scan() {
-				select {
-				case lines <- s.Text():
-				case <-exited:
-				}
-			}
-		}()
-		for {
-			select {
-			case line, ok := <-lines:
-				if !ok {
-					stop()
-					return nil, errors.New("node peer exited before listening")
-				}
-				if line == "listening" {
-					go func() {
-						for range lines { // keep the pipe drained
-						}
-					}()
-					return stop, nil
-				}
-			case <-ctx.Done():
-				stop()
-				return nil, fmt.Errorf("node peer did not listen: %w", ctx.Err())
-			}
+		select {
+		case <-listening:
+			return stop, nil
+		case <-read:
+			stop()
+			return nil, errors.New("node peer exited before listening")
+		case <-ctx.Done():
+			stop()
+			return nil, fmt.Errorf("node peer did not listen: %w", ctx.Err())
 		}
 	}
 }
@@ -286,8 +282,12 @@ func buildGoGuest(ctx context.Context, dir, out string) error {
 // report prints the table: per worker count, each side's figures and its
 // ratio to Node's.
 func report(out io.Writer, cfg Config, rows []row) {
-	fmt.Fprintf(out, "\nhello world over HTTP/1.1 keep-alive on 127.0.0.1: %d connections, %s measured after %s warm-up, %d CPUs\n\n",
-		cfg.Conns, cfg.Duration, cfg.Warmup, runtime.NumCPU())
+	procs := "Go's default GOMAXPROCS"
+	if cfg.GOMAXPROCS > 0 {
+		procs = "GOMAXPROCS=" + strconv.Itoa(cfg.GOMAXPROCS)
+	}
+	fmt.Fprintf(out, "\nhello world over HTTP/1.1 keep-alive on 127.0.0.1: %d connections, %s measured after %s warm-up, %d CPUs; isowasm workers with %s\n\n",
+		cfg.Conns, cfg.Duration, cfg.Warmup, runtime.NumCPU(), procs)
 	fmt.Fprintf(out, "%-26s %7s %10s %9s %9s %7s  %s\n", "configuration", "workers", "req/s", "p50", "p99", "errors", "vs Node (target)")
 	fmt.Fprintln(out, strings.Repeat("-", 92))
 	node := map[int]float64{}
@@ -334,5 +334,3 @@ func repoDir() string {
 	}
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
-
-var workerEnv = strings.Fields(os.Getenv("HB_WORKER_ENV"))

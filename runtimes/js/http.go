@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +135,7 @@ func (r *runtime) httpBindings(set func(string, any)) {
 		var op respOp
 		if st := call.Argument(1); !goja.IsUndefined(st) {
 			op.status = int(st.ToInteger())
-			op.header = stringsOf(call.Argument(2))
+			op.header = splitHeaders(call.Argument(2).String())
 		}
 		op.data = bytesOf(call.Argument(3))
 		if call.Argument(4).ToBoolean() {
@@ -163,17 +164,12 @@ func (h *httpHost) finish(ex *exchange) {
 	delete(h.exchanges, ex.id)
 }
 
-func stringsOf(v goja.Value) []string {
-	a, ok := v.Export().([]any)
-	if !ok {
+// splitHeaders reads the head http.js sends: "name\nvalue\n…".
+func splitHeaders(s string) []string {
+	if s == "" {
 		return nil
 	}
-	out := make([]string, len(a))
-	for i, x := range a {
-		s, _ := x.(string) // http.js passes strings
-		out[i] = s
-	}
-	return out
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
 // bytesOf copies a string (as UTF-8) or a Uint8Array.
@@ -336,18 +332,10 @@ func (h *httpHost) deliver(ex *exchange) {
 	}
 	vm := r.vm
 	req := ex.req
-	keys := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	raw := make([]any, 0, 2+2*len(keys))
-	raw = append(raw, "Host", req.Host)
-	for _, k := range keys {
-		for _, v := range req.Header[k] {
-			raw = append(raw, k, v)
-		}
-	}
+	// The headers go over as one string, "Name\nvalue\n…" (neither can
+	// hold a newline), which http.js splits into rawHeaders only when the
+	// script looks: one value to convert instead of two per header.
+	raw := rawHeaders(req)
 	version, ok := httpVersions[req.ProtoMajor*10+req.ProtoMinor]
 	if !ok {
 		version = strconv.Itoa(req.ProtoMajor) + "." + strconv.Itoa(req.ProtoMinor)
@@ -355,12 +343,40 @@ func (h *httpHost) deliver(ex *exchange) {
 	h.exchanges[ex.id] = ex
 	res, err := h.hooks.request(goja.Undefined(),
 		vm.ToValue(ex.s.id), vm.ToValue(ex.id), vm.ToValue(req.Method), vm.ToValue(req.RequestURI),
-		vm.ToValue(version), vm.NewArray(raw...), vm.ToValue(req.RemoteAddr), vm.ToValue(ex.hasBody))
+		vm.ToValue(version), vm.ToValue(raw), vm.ToValue(req.RemoteAddr), vm.ToValue(ex.hasBody))
 	if err == nil {
 		ex.res = res
 	}
 	r.handle(err)
 	r.drain()
+}
+
+// rawHeaders is the request's headers as "Name\nvalue\n…": Host first,
+// then by name (net/http keeps no order).
+func rawHeaders(req *http.Request) string {
+	n := 6 + len(req.Host)
+	keys := make([]string, 0, len(req.Header))
+	for k, vs := range req.Header {
+		keys = append(keys, k)
+		for _, v := range vs {
+			n += len(k) + len(v) + 2
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString("Host\n")
+	b.WriteString(req.Host)
+	b.WriteByte('\n')
+	for _, k := range keys {
+		for _, v := range req.Header[k] {
+			b.WriteString(k)
+			b.WriteByte('\n')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 // bodyChunk runs on the loop: a 'data' (chunk) or the 'end' (nil).

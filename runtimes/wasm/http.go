@@ -84,7 +84,7 @@ func httpImports(fn func(string, []api.ValueType, []api.ValueType, func(api.Modu
 }
 
 var (
-	httpMarker  = hostabi.ExportHTTPPrefix + strconv.Itoa(hostabi.HTTPExtensionVersion)
+	httpMarker      = hostabi.ExportHTTPPrefix + strconv.Itoa(hostabi.HTTPExtensionVersion)
 	httpImportNames = map[string]bool{hostabi.ImportHTTPListen: true, hostabi.ImportHTTPRespond: true, hostabi.ImportHTTPClose: true}
 )
 

@@ -2,6 +2,7 @@ package wasm_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,6 +225,23 @@ func TestHTTPCheck(t *testing.T) {
 // Listening frame says) until the benchmark ends.
 func serveModule(b *testing.B, module string) string {
 	primary, worker := net.Pipe()
+	frames := make(chan frame.Frame, 64)
+	var reading sync.WaitGroup
+	reading.Go(func() {
+		// Reads until the pipe closes, so the worker's writes never block.
+		defer close(frames)
+		r := frame.NewReader(primary, 0)
+		for {
+			f, err := r.Read()
+			if err != nil {
+				return
+			}
+			select {
+			case frames <- f:
+			default:
+			}
+		}
+	})
 	ch, err := host.New(host.Config{WorkerID: 1, Cookie: "c"}, worker, "wasm")
 	if err != nil {
 		b.Fatal(err)
@@ -233,22 +251,16 @@ func serveModule(b *testing.B, module string) string {
 		defer close(done)
 		wasm.Run(context.Background(), wasm.Config{Module: module, Channel: ch, CacheDir: cacheDir, Env: []string{"PORT=0"}})
 	}()
-	var drain sync.WaitGroup
-	b.Cleanup(func() { primary.Close(); <-done; drain.Wait() })
-	r := frame.NewReader(primary, 0)
-	for {
-		f, err := r.Read()
-		if err != nil {
-			b.Fatal(err)
-		}
+	b.Cleanup(func() { primary.Close(); <-done; reading.Wait() })
+	for f := range frames {
 		if f.Type == frame.TypeListening {
 			var l frame.Listening
 			f.Decode(&l)
-			// Keep reading, so the worker's sends never block.
-			drain.Go(func() { io.Copy(io.Discard, primary) })
 			return "127.0.0.1:" + strconv.Itoa(l.Port)
 		}
 	}
+	b.Fatal("the worker ended before listening")
+	return ""
 }
 
 // BenchmarkHTTP is hello world through the C and Go examples, with a
@@ -309,4 +321,25 @@ func rawGet(c net.Conn, br *bufio.Reader, req []byte) error {
 	}
 	_, err := br.Discard(n)
 	return err
+}
+
+// The committed examples/http-wasm-c/worker.wasm is what build.sh makes
+// of worker.c and the SDK header.
+func TestHTTPExampleCUpToDate(t *testing.T) {
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Skip("clang not installed (apt-get install -y clang lld wasi-libc libclang-rt-14-dev-wasm32)")
+	}
+	dir := filepath.Join(repoRoot(t), "examples", "http-wasm-c")
+	out := filepath.Join(t.TempDir(), "worker.wasm")
+	cmd := exec.Command("clang", "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-all",
+		"-I", filepath.Join(repoRoot(t), "hostabi", "guest", "c"), "-o", out, "worker.c")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, b)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "worker.wasm"))
+	got, _ := os.ReadFile(out)
+	if !bytes.Equal(want, got) {
+		t.Errorf("examples/http-wasm-c/worker.wasm is not what build.sh makes of worker.c: run examples/http-wasm-c/build.sh")
+	}
 }

@@ -307,6 +307,9 @@ func (w *worker) runPosted(ctx context.Context) {
 			if e.err != nil {
 				w.errorf("the channel to the primary broke: %v", e.err)
 			}
+			// Without its primary a Node worker leaves: its servers
+			// close (those requests in progress finish).
+			w.closeServers(func() {})
 			if w.onDisconnect != nil {
 				w.call(ctx, hostabi.ExportOnDisconnect, w.onDisconnect)
 			}

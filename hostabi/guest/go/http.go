@@ -73,7 +73,7 @@ type Response struct {
 
 // Text is a response with a text/plain body.
 func Text(status int, body string) Response {
-	return Response{Status: status, Headers: []Header{{"Content-Type", "text/plain; charset=utf-8"}}, Body: []byte(body)}
+	return Response{Status: status, Headers: []Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}}, Body: []byte(body)}
 }
 
 // ErrHTTP is wrapped by the errors of ListenHTTP, Respond and Close.
@@ -194,7 +194,7 @@ func decodeRequest(data []byte) (*Request, error) {
 			}
 		case "headers":
 			var count uint64
-			if major, info, count, err = d.head(); err != nil || major != 4 || info == 31 {
+			if major, info, count, err = d.head(); err != nil || major != 4 || info == 31 || count > uint64(len(d.data)-d.off) {
 				return nil, ErrMalformed
 			}
 			req.Headers = make([]Header, 0, count/2)

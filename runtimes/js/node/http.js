@@ -204,6 +204,10 @@ class Socket extends EventEmitter {
     }
 }
 
+// goja has no Symbol.asyncIterator: esbuild's lowered for await looks for
+// this one then.
+const asyncIterator = Symbol.asyncIterator || Symbol.for('Symbol.asyncIterator');
+
 const kFlowStarters = new Set([
     'data',
     'readable'
@@ -278,6 +282,21 @@ class IncomingMessageMethods extends EventEmitter {
         }
 
         return out;
+    }
+
+    get rawHeaders () {
+        if (typeof this._raw === 'string') {
+            const raw = this._raw.split('\n');
+
+            raw.pop();
+            this._raw = raw;
+        }
+
+        return this._raw;
+    }
+
+    set rawHeaders (value) {
+        this._raw = value;
     }
 
     get trailers () {
@@ -564,7 +583,7 @@ class IncomingMessageMethods extends EventEmitter {
         }
     }
 
-    [Symbol.asyncIterator] () {
+    [asyncIterator] () {
         const queue = [],
             waiting = [];
 
@@ -620,22 +639,24 @@ class IncomingMessageMethods extends EventEmitter {
                     value: undefined
                 });
             },
-            [Symbol.asyncIterator] () {
+            [asyncIterator] () {
                 return this;
             }
         };
     }
 }
 
+// rawHeaders may be an array (Node's shape) or, from Go, the string
+// "Name\nvalue\n…", split when first read.
 function IncomingMessage (id, method, url, httpVersion, rawHeaders, remote, hasBody, server) {
     this._id = id;
     this._remote = remote;
     this._server = server;
     this._body = hasBody ? body() : null;
+    this._raw = rawHeaders;
     this.method = method;
     this.url = url;
     this.httpVersion = httpVersion;
-    this.rawHeaders = rawHeaders;
 }
 
 IncomingMessage.prototype = IncomingMessageMethods.prototype;
@@ -841,7 +862,7 @@ class ServerResponseMethods extends EventEmitter {
                             flat.push(name, String(value[i]));
                         }
                     } else {
-                        flat.push(name, String(value));
+                        flat.push(name, typeof value === 'string' ? value : String(value));
                     }
                 }
 
@@ -883,6 +904,19 @@ class ServerResponseMethods extends EventEmitter {
 
     uncork () {}
 
+    // _head is the head for Go: "name\nvalue\n…".
+    _head () {
+        const flat = this._flatHeaders();
+
+        let head = '';
+
+        for (let i = 0; i < flat.length; i += 1) {
+            head += flat[i] + '\n';
+        }
+
+        return head;
+    }
+
     _flatHeaders () {
         if (this._headers === null) {
             return this._flat === null ? [] : this._flat;
@@ -920,7 +954,7 @@ class ServerResponseMethods extends EventEmitter {
 
         this._sent = true;
         this.headersSent = true;
-        native.httpRespond(this._id, this.statusCode, this._flatHeaders(), chunk, end);
+        native.httpRespond(this._id, this.statusCode, this._head(), chunk, end);
     }
 
     write (chunk, encoding, callback) {
@@ -1108,7 +1142,16 @@ native.httpSetHooks({
             res = new ServerResponse(req, id);
 
         if (server !== undefined) {
-            server.emit('request', req, res);
+            const listener = server._events === undefined ? undefined : server._events.request;
+
+            if (typeof listener === 'function') {
+                Reflect.apply(listener, server, [
+                    req,
+                    res
+                ]);
+            } else {
+                server.emit('request', req, res);
+            }
         } else {
             res.statusCode = 503;
             res.end();

@@ -37,7 +37,7 @@ func init() {
 		case "/later":
 			isowasm.SetTimeout(5, func() { req.Respond(isowasm.Text(200, "later")) })
 		case "/status":
-			req.Respond(isowasm.Response{Status: 418, Headers: []isowasm.Header{{"X-Tea", "pot"}}, Body: []byte("teapot")})
+			req.Respond(isowasm.Response{Status: 418, Headers: []isowasm.Header{{Name: "X-Tea", Value: "pot"}}, Body: []byte("teapot")})
 		case "/big":
 			req.Respond(isowasm.Response{Body: []byte(strings.Repeat("x", 1<<20))})
 		case "/panic":
