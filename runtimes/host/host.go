@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -304,4 +305,21 @@ func (c *Channel) shut() {
 	if wasConnected {
 		c.conn.Close()
 	}
+}
+
+// CacheDir maps a runtime's CacheDir setting to the directory it caches in:
+// "" is os.UserCacheDir()/isowasm/sub, "off" (or no user cache directory)
+// is "" for no cache, anything else is used as it is.
+func CacheDir(dir, sub string) string {
+	switch dir {
+	case "off":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "isowasm", sub)
+	}
+	return dir
 }

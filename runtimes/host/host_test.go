@@ -148,3 +148,18 @@ func TestFromEnv(t *testing.T) {
 		t.Fatalf("cfg %+v ok %v err %v", cfg, ok, err)
 	}
 }
+
+func TestCacheDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "/tmp/xdg")
+	tests := []struct{ dir, sub, want string }{
+		{"", "wasm", "/tmp/xdg/isowasm/wasm"},
+		{"", "", "/tmp/xdg/isowasm"},
+		{"off", "wasm", ""},
+		{"/elsewhere", "wasm", "/elsewhere"},
+	}
+	for _, tt := range tests {
+		if got := CacheDir(tt.dir, tt.sub); got != tt.want {
+			t.Errorf("CacheDir(%q, %q) = %q, want %q", tt.dir, tt.sub, got, tt.want)
+		}
+	}
+}

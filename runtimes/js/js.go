@@ -122,19 +122,7 @@ func Inspect(script, cacheDirectory string) (ScriptInfo, error) {
 	return ScriptInfo{Primary: b.Primary}, nil
 }
 
-func cacheDir(dir string) string {
-	switch dir {
-	case "off":
-		return ""
-	case "":
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return ""
-		}
-		return filepath.Join(base, "isowasm")
-	}
-	return dir
-}
+func cacheDir(dir string) string { return host.CacheDir(dir, "") }
 
 // bundleName is the program name goja reports for code outside any source.
 const bundleName = "/isowasm-bundle.js"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/isowasm/isowasm/hostabi"
+	"github.com/isowasm/isowasm/runtimes/host"
 )
 
 // ErrModule is wrapped by every *ModuleError, for callers that only need to
@@ -72,19 +72,7 @@ func (e *engine) Close(ctx context.Context) {
 }
 
 // resolveCacheDir maps Config.CacheDir to a directory ("" when disabled).
-func resolveCacheDir(dir string) string {
-	switch dir {
-	case "off":
-		return ""
-	case "":
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return ""
-		}
-		return filepath.Join(base, "isowasm", "wasm")
-	}
-	return dir
-}
+func resolveCacheDir(dir string) string { return host.CacheDir(dir, "wasm") }
 
 // compile reads, compiles (or loads from the cache) and validates a module.
 func (e *engine) compile(ctx context.Context, path string) (wazero.CompiledModule, error) {
