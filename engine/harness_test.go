@@ -136,6 +136,17 @@ func (h *harness) waitEvent(name string, match func(*engine.Event) bool) *engine
 	return found
 }
 
+// waitKilled waits for the workerExit of worker id and checks the primary
+// killed it (SIGKILL), as it does after a protocol, heartbeat, memory or
+// ready-timeout failure.
+func (h *harness) waitKilled(id int) {
+	h.t.Helper()
+	exit := h.waitEvent("workerExit", nil)
+	if exit.Worker.ID() != id || exit.Signal != "SIGKILL" {
+		h.t.Errorf("exit of w%d: %d %q, want w%d killed by SIGKILL", exit.Worker.ID(), exit.Code, exit.Signal, id)
+	}
+}
+
 func (h *harness) waitFor(what string, cond func([]string, []*engine.Event) bool) {
 	h.t.Helper()
 	timeout := time.After(guard)

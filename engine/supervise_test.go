@@ -82,10 +82,7 @@ func TestReadyTimeout(t *testing.T) {
 		t.Errorf("workerError %v", e.Error)
 	}
 	t.Log(e.Error)
-	exit := h.waitEvent("workerExit", nil)
-	if exit.Worker.ID() != 1 || exit.Signal != "SIGKILL" {
-		t.Errorf("exit of w%d: %d %q", exit.Worker.ID(), exit.Code, exit.Signal)
-	}
+	h.waitKilled(1)
 	h.waitTrace("on workerFork w2")
 }
 
@@ -107,10 +104,7 @@ func TestHeartbeatKillsHungWorker(t *testing.T) {
 		t.Errorf("workerError %v", e.Error)
 	}
 	t.Log(e.Error)
-	exit := h.waitEvent("workerExit", nil)
-	if exit.Worker.ID() != 1 || exit.Signal != "SIGKILL" {
-		t.Errorf("exit of w%d: %d %q", exit.Worker.ID(), exit.Code, exit.Signal)
-	}
+	h.waitKilled(1)
 	h.waitTrace("after addWorker w3")
 	if _, err := h.send("still here", 2); err != nil {
 		t.Fatal(err)
@@ -133,10 +127,7 @@ func TestMaxRSS(t *testing.T) {
 		t.Errorf("workerError %v", e.Error)
 	}
 	t.Log(e.Error)
-	exit := h.waitEvent("workerExit", nil)
-	if exit.Worker.ID() != 1 || exit.Signal != "SIGKILL" {
-		t.Errorf("exit of w%d: %d %q", exit.Worker.ID(), exit.Code, exit.Signal)
-	}
+	h.waitKilled(1)
 	h.waitTrace("after addWorker w2")
 }
 
