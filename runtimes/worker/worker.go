@@ -69,6 +69,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	// the way only delays readiness. The default comes back once ready.
 	// A worker that never says "ready" (Node's bare process.send style)
 	// gets the same after startupGCWindow at the latest.
+	//
+	// Once ready, every worker also drops the start-up pages of the binary
+	// from its own mappings (trimImage).
 	if kind == "js" {
 		restore := func() {}
 		if getenv("GOGC") == "" {
@@ -78,10 +81,13 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		settle := sync.OnceFunc(func() {
 			restore()
 			debug.FreeOSMemory()
+			_, _ = trimImage()
 		})
 		ch.AfterReady(settle)
 		t := time.AfterFunc(startupGCWindow, settle)
 		defer t.Stop()
+	} else {
+		ch.AfterReady(func() { _, _ = trimImage() })
 	}
 	switch kind {
 	case "js":
