@@ -220,7 +220,19 @@ type Writer struct {
 	hdr     []byte
 	bufs    [][]byte // WriteBatch's scratch
 	ends    []int
+
+	// corked: Write holds small frames in held until Flush (Cork).
+	corked bool
+	held   []byte
 }
+
+// corkCopy is the largest body a corked Write copies into the held bytes;
+// a larger one goes out at once, after what is held (one writev, no copy).
+// corkFlush is how many held bytes make a corked Write flush by itself.
+const (
+	corkCopy  = 16 << 10
+	corkFlush = 256 << 10
+)
 
 // NewWriter returns a Writer refusing frames over maxSize bytes (0: DefaultMaxSize).
 func NewWriter(w io.Writer, maxSize int) *Writer {
@@ -256,6 +268,19 @@ func (w *Writer) Write(f Frame) error {
 	}
 	binary.BigEndian.PutUint32(env[:headerSize], uint32(size))
 	w.hdr = env[:0]
+	if w.corked {
+		if len(f.Body) <= corkCopy {
+			w.held = append(append(w.held, env...), f.Body...)
+			if len(w.held) < corkFlush {
+				return nil
+			}
+			return w.flushLocked()
+		}
+		bufs := net.Buffers{w.held, env, f.Body}
+		_, err := bufs.WriteTo(w.w)
+		w.held = w.held[:0]
+		return err
+	}
 	if len(f.Body) == 0 {
 		_, err := w.w.Write(env)
 		return err
@@ -269,6 +294,42 @@ func (w *Writer) Write(f Frame) error {
 	}
 	bufs := net.Buffers{env, f.Body}
 	_, err := bufs.WriteTo(w.w)
+	return err
+}
+
+// Cork makes Write hold the frames it is given, in memory and in order,
+// until Flush writes them all at once: a loop that answers a batch of
+// messages corks before it and flushes after, and its answers cost one
+// system call instead of one each. A held frame's Write returns nil (the
+// frame is accepted; its bytes are copied, the caller may reuse them); a
+// failure to write it is Flush's error. Bodies over 16 KiB are not copied:
+// their Write flushes what is held and writes them at once, and so does a
+// Write that makes the held bytes reach 256 KiB. WriteBatch writes what is held first,
+// then its own frames, corked or not.
+func (w *Writer) Cork() {
+	w.mu.Lock()
+	w.corked = true
+	w.mu.Unlock()
+}
+
+// Flush writes the frames held since Cork and ends the cork.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.corked = false
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
+	if len(w.held) == 0 {
+		return nil
+	}
+	_, err := w.w.Write(w.held)
+	if cap(w.held) > 2*corkFlush {
+		w.held = nil // a burst of large frames: do not keep its buffer
+	} else {
+		w.held = w.held[:0]
+	}
 	return err
 }
 
@@ -287,6 +348,12 @@ const maxBatchCopy = 256 << 10
 func (w *Writer) WriteBatch(frames []Frame, errs []error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.flushLocked(); err != nil { // what a cork holds goes first
+		for i := range errs {
+			errs[i] = err
+		}
+		return err
+	}
 	bufs := w.bufs[:0]
 	ends := w.ends[:0] // ends[i]: bytes of the batch up to frame i's end (-1: refused)
 	scratch := w.hdr[:0]

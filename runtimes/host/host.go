@@ -90,6 +90,7 @@ type Channel struct {
 
 	mu        sync.Mutex
 	connected bool
+	corked    bool // Cork was called and Uncork not yet
 	closeOnce sync.Once
 	done      chan struct{}
 
@@ -249,6 +250,35 @@ func (c *Channel) SendBatch(payloads [][]byte, errs []error) {
 	}
 }
 
+// Cork makes Send hold small messages in memory, in order, until Uncork
+// writes them all at once (frame.Writer.Cork): a loop that handles a batch
+// of events corks around it, and its answers cost one system call instead
+// of one each. A held message's Send returns nil once it is copied; if the
+// write at Uncork fails the channel is broken, and what follows sees
+// ErrClosed. Close and Disconnect write what is held first. Only the
+// goroutine that sends may cork.
+func (c *Channel) Cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+	c.w.Cork()
+}
+
+// Uncork writes the messages held since Cork and ends the cork.
+func (c *Channel) Uncork() error {
+	c.mu.Lock()
+	was := c.corked
+	c.corked = false
+	c.mu.Unlock()
+	if !was {
+		return nil
+	}
+	if err := c.w.Flush(); err != nil {
+		return ErrClosed
+	}
+	return nil
+}
+
 // ackHeartbeat answers a heartbeat; a closed channel needs no answer.
 func (c *Channel) ackHeartbeat() {
 	_ = c.write(frame.Frame{Type: frame.TypeHeartbeatAck})
@@ -283,6 +313,7 @@ func (c *Channel) Disconnect(voluntary bool) error {
 	if !c.Connected() {
 		return ErrClosed
 	}
+	_ = c.Uncork()
 	if voluntary {
 		_ = c.w.Write(frame.Frame{Type: frame.TypeExitedAfterDisconnect})
 	}
@@ -292,6 +323,7 @@ func (c *Channel) Disconnect(voluntary bool) error {
 // Close closes the channel; safe to call more than once. The handler's
 // Closed follows from the reader goroutine.
 func (c *Channel) Close() error {
+	_ = c.Uncork()
 	c.closeOnce.Do(func() { close(c.done) })
 	c.shut()
 	return nil

@@ -163,3 +163,45 @@ func TestCacheDir(t *testing.T) {
 		}
 	}
 }
+
+// TestCork: corked sends return without writing (on a net.Pipe a write
+// waits for its reader, and nobody reads yet), Uncork writes them in
+// order, and Close writes what a cork still holds before closing.
+func TestCork(t *testing.T) {
+	c, r, _, _ := pair(t)
+	c.Cork()
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for _, p := range [][]byte{{0x01}, {0x02}, {0x03}} {
+			err = errors.Join(err, c.Send(p))
+		}
+		sent <- err
+	}()
+	if err := wait(t, sent); err != nil {
+		t.Fatal(err)
+	}
+	uncorked := make(chan error, 1)
+	go func() { uncorked <- c.Uncork() }()
+	for want := byte(1); want <= 3; want++ {
+		f, err := r.Read()
+		if err != nil || f.Type != frame.TypeMessage || len(f.Body) != 1 || f.Body[0] != want {
+			t.Fatalf("frame %+v, %v; want message %d", f, err, want)
+		}
+	}
+	if err := wait(t, uncorked); err != nil {
+		t.Fatal(err)
+	}
+
+	c.Cork()
+	if err := c.Send([]byte{0x04}); err != nil {
+		t.Fatal(err)
+	}
+	go c.Close()
+	if f, err := r.Read(); err != nil || len(f.Body) != 1 || f.Body[0] != 4 {
+		t.Fatalf("after Close: frame %+v, %v; want the held message 4", f, err)
+	}
+	if _, err := r.Read(); err == nil {
+		t.Fatal("the channel stayed open after Close")
+	}
+}

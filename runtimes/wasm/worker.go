@@ -216,8 +216,16 @@ func (w *worker) run(ctx context.Context) (int, error) {
 	tick := time.NewTimer(time.Hour)
 	tick.Stop()
 	for !w.done {
+		// What the guest sends while it handles this turn's timers and
+		// messages goes out in one write when the turn ends.
+		if w.ch != nil {
+			w.ch.Cork()
+		}
 		w.runTimers(ctx)
 		w.runPosted(ctx)
+		if w.ch != nil {
+			_ = w.ch.Uncork() // a failed write breaks the channel: the reader reports it
+		}
 		if w.done {
 			break
 		}
