@@ -149,11 +149,24 @@ func init() {
 }
 
 // Marshal encodes v as a message payload with the shared mode.
-func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
+func Marshal(v any) ([]byte, error) {
+	if b, ok := fastMarshal(make([]byte, 0, 64), v, 0); ok {
+		return b, nil
+	}
+	return encMode.Marshal(v)
+}
 
 // Unmarshal decodes a message payload with the shared mode and its limits.
 // Maps decode to map[string]any, integers to int64 (or *big.Int).
-func Unmarshal(data []byte, v any) error { return decMode.Unmarshal(data, v) }
+func Unmarshal(data []byte, v any) error {
+	if p, ok := v.(*any); ok {
+		if x, ok := fastUnmarshal(data); ok {
+			*p = x
+			return nil
+		}
+	}
+	return decMode.Unmarshal(data, v)
+}
 
 // Valid reports whether data is one well-formed CBOR item within the limits.
 func Valid(data []byte) error { return decMode.Wellformed(data) }
