@@ -67,6 +67,14 @@ type Executor interface {
 	Post(fn func())
 }
 
+// PrimaryGCPercent is the GOGC a primary process is best run with (a
+// program sets it with debug.SetGCPercent unless GOGC is in its
+// environment; the isowasm command does). A primary keeps little, a few
+// megabytes, and allocates a little for every message (the decoded value,
+// its event): with Go's default of 100 the collector ran every few
+// thousand messages and took a quarter of the primary's CPU under load.
+const PrimaryGCPercent = 400
+
 // Config says how a Primary starts its workers. Its zero value is the
 // defaults; New validates it once.
 type Config struct {

@@ -18,12 +18,16 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/isowasm/isowasm/engine"
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
 func main() {
 	if isWorker, code := worker.Main(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); isWorker {
 		os.Exit(code)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(engine.PrimaryGCPercent)
 	}
 	os.Exit(Main(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
