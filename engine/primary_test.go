@@ -560,3 +560,11 @@ func benchmarkRoundTrip(b *testing.B, cfg engine.Config) {
 		<-echoes
 	}
 }
+
+func TestPrimaryProcs(t *testing.T) {
+	for _, tt := range []struct{ cpus, want int }{{1, 1}, {2, 1}, {4, 1}, {8, 2}, {16, 4}, {64, 16}} {
+		if got := engine.PrimaryProcs(tt.cpus); got != tt.want {
+			t.Errorf("PrimaryProcs(%d) = %d, want %d", tt.cpus, got, tt.want)
+		}
+	}
+}

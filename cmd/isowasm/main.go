@@ -29,6 +29,9 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(engine.PrimaryGCPercent)
 	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(engine.PrimaryProcs(runtime.NumCPU()))
+	}
 	os.Exit(Main(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
 
