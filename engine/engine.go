@@ -51,6 +51,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,17 +69,27 @@ type Executor interface {
 	Post(fn func())
 }
 
-// PrimaryGCPercent is the GOGC a primary process is best run with (a
-// program sets it with debug.SetGCPercent unless GOGC is in its
-// environment; the isowasm command does). A primary keeps little, a few
+// TuneProcess gives the Go runtime of a primary process the settings a
+// primary runs best with, PrimaryGCPercent and PrimaryProcs, except those
+// the environment sets itself (GOGC, GOMAXPROCS; getenv is os.Getenv).
+// A program that is a primary calls it first; the isowasm command does.
+func TuneProcess(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(PrimaryGCPercent)
+	}
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(PrimaryProcs(runtime.NumCPU()))
+	}
+}
+
+// PrimaryGCPercent is the GOGC a primary process is best run with. A primary keeps little, a few
 // megabytes, and allocates a little for every message (the decoded value,
 // its event): with Go's default of 100 the collector ran every few
 // thousand messages and took a quarter of the primary's CPU under load.
 const PrimaryGCPercent = 400
 
 // PrimaryProcs is the GOMAXPROCS a primary process is best run with on a
-// machine of cpus cores (a program sets it unless GOMAXPROCS is in its
-// environment; the isowasm command does): a quarter of the cores, at
+// machine of cpus cores: a quarter of the cores, at
 // least one. The workers are what needs the cores; the primary's state
 // lives on one loop, and with a P per core its reader, loop and writer
 // goroutines were woken on other threads for every message. On 2 cores one

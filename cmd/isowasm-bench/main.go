@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"regexp"
 
+	"github.com/isowasm/isowasm/engine"
 	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
@@ -30,6 +31,7 @@ func main() {
 		os.Exit(code)
 	}
 	if len(os.Args) > 1 && os.Args[1] == primaryArg {
+		engine.TuneProcess(os.Getenv) // as the isowasm command's primary
 		os.Exit(primaryMain(context.Background(), os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	var cfg Config

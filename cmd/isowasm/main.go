@@ -26,12 +26,7 @@ func main() {
 	if isWorker, code := worker.Main(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); isWorker {
 		os.Exit(code)
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(engine.PrimaryGCPercent)
-	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(engine.PrimaryProcs(runtime.NumCPU()))
-	}
+	engine.TuneProcess(os.Getenv)
 	os.Exit(Main(context.Background(), os.Args, os.Stdout, os.Stderr))
 }
 
