@@ -28,6 +28,7 @@ func main() {
 	if isWorker, code := worker.Main(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); isWorker {
 		os.Exit(code)
 	}
+	engine.TuneProcess(os.Getenv) // the runtime settings a primary runs best with
 	workers := flag.Int("workers", 4, "how many workers to fork")
 	tasks := flag.Int("tasks", 20, "how many tasks to hand out")
 	script := flag.String("script", defaultScript(), "the worker script")
