@@ -15,16 +15,19 @@ type Delivery struct {
 	mu   sync.Mutex
 	left int
 	err  error
-	done chan struct{}
-	then []func(error)
+	// settled is set when left reaches 0; done is made on the first call
+	// to Done or Wait (most deliveries are never waited on: no channel
+	// for them) and closed when settled.
+	settled bool
+	done    chan struct{}
+	then    []func(error)
 }
 
+// closedChan is the Done of a delivery settled before anyone asked.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 func newDelivery(p *Primary, n int) *Delivery {
-	d := &Delivery{p: p, n: n, left: n, done: make(chan struct{})}
-	if n == 0 {
-		close(d.done)
-	}
-	return d
+	return &Delivery{p: p, n: n, left: n, settled: n == 0}
 }
 
 // settle records the result of one destination.
@@ -46,7 +49,10 @@ func (d *Delivery) settle(err error) {
 	}
 	then := d.then
 	d.then = nil
-	close(d.done)
+	d.settled = true
+	if d.done != nil {
+		close(d.done)
+	}
 	d.mu.Unlock()
 	for _, fn := range then {
 		d.post(fn, err)
@@ -62,7 +68,18 @@ func (d *Delivery) post(fn func(error), err error) {
 func (d *Delivery) Len() int { return d.n }
 
 // Done is closed when the delivery settles.
-func (d *Delivery) Done() <-chan struct{} { return d.done }
+func (d *Delivery) Done() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.done != nil:
+	case d.settled:
+		d.done = closedChan
+	default:
+		d.done = make(chan struct{})
+	}
+	return d.done
+}
 
 // Err is the failure the delivery settled with; nil while pending or on
 // success.
@@ -75,7 +92,7 @@ func (d *Delivery) Err() error {
 // Wait waits for the delivery to settle and returns its error, or ctx's.
 func (d *Delivery) Wait(ctx context.Context) error {
 	select {
-	case <-d.done:
+	case <-d.Done():
 		return d.Err()
 	case <-ctx.Done():
 		return ctx.Err()
@@ -86,13 +103,12 @@ func (d *Delivery) Wait(ctx context.Context) error {
 // settles: never synchronously, like a promise reaction.
 func (d *Delivery) Then(fn func(error)) {
 	d.mu.Lock()
-	select {
-	case <-d.done:
+	if d.settled {
 		err := d.err
 		d.mu.Unlock()
 		d.post(fn, err)
-	default:
-		d.then = append(d.then, fn)
-		d.mu.Unlock()
+		return
 	}
+	d.then = append(d.then, fn)
+	d.mu.Unlock()
 }
