@@ -56,7 +56,7 @@ type Event struct {
 	// replacement of Worker (the restart policy's backoff).
 	Delay time.Duration
 
-	ev *pubsub.Event
+	ev pubsub.Event // its dispatch state, in the same allocation
 }
 
 // Stage is the stage being dispatched.
@@ -118,9 +118,8 @@ func (p *Primary) Once(name string, fn func(*Event)) *Subscription {
 }
 
 func (p *Primary) publish(e *Event) {
-	pe := &pubsub.Event{Name: e.Name, Data: e}
-	e.ev = pe
-	p.hub.Publish(pe)
+	e.ev.Name, e.ev.Data = e.Name, e
+	p.hub.Publish(&e.ev)
 }
 
 // defineEvents gives each event its complete stage: the ClusterPrimary's
