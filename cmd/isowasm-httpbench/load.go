@@ -27,6 +27,9 @@ type load struct {
 	Conns    int           // concurrent connections
 	Warmup   time.Duration // run first, not measured
 	Duration time.Duration // measured
+	// Measuring, when set, is called as the measured time starts (from a
+	// goroutine of its own; run returns after it has).
+	Measuring func()
 }
 
 // stats is what one run measured.
@@ -38,6 +41,8 @@ type stats struct {
 	LastError error // the last failure, for the log
 	Elapsed   time.Duration
 	Latencies []time.Duration // sorted
+	ServerCPU time.Duration   // the server processes' CPU time while measured (set by measure)
+	LoadCPU   time.Duration   // this process's (the load generator's) CPU time while measured
 }
 
 func (s stats) rate() float64 { return float64(s.Requests) / s.Elapsed.Seconds() }
@@ -59,6 +64,17 @@ func (l load) run(ctx context.Context) (stats, error) {
 	measureFrom := start.Add(l.Warmup)
 	results := make([]stats, l.Conns)
 	var wg sync.WaitGroup
+	if l.Measuring != nil {
+		mark := time.NewTimer(l.Warmup)
+		defer mark.Stop()
+		wg.Go(func() {
+			select {
+			case <-mark.C:
+				l.Measuring()
+			case <-ctx.Done():
+			}
+		})
+	}
 	for i := range l.Conns {
 		wg.Go(func() { results[i] = l.conn(ctx, req, measureFrom) })
 	}

@@ -5,12 +5,17 @@
 // compiled workers (examples/http-wasm-go built from source, and
 // examples/http-wasm-c). A Go load generator (keep-alive connections, one
 // request in flight on each, as wrk) drives each configuration for a warm-up
-// and then -duration; the table gives req/s, p50 and p99 latency, and each
-// isowasm row's ratio to Node's with the same number of workers.
+// and then -duration; the table gives req/s, p50 and p99 latency, the
+// workers' CPU time per request (user + system, from /proc: what serving a
+// request costs, whatever else the machine runs), the load generator's,
+// and each isowasm row's ratio to Node's with the same number of workers.
+// With -rounds the configurations are measured in turn that many times
+// and the table gives medians.
 //
 //	go run ./cmd/isowasm-httpbench                   # 5 s per configuration
 //	go run ./cmd/isowasm-httpbench -duration 2s -workers 2
 //	go run ./cmd/isowasm-httpbench -only 'js|node'
+//	go run ./cmd/isowasm-httpbench -rounds 3         # medians, for a machine that runs other work
 //
 // The isowasm side is this program itself: a Go primary on package engine
 // forks it again as each worker (through worker.Main), as `isowasm run` does.
@@ -40,8 +45,9 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "duration", 5*time.Second, "measured time per configuration")
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&cfg.Conns, "connections", 64, "keep-alive connections of the load generator")
+	flag.IntVar(&cfg.Rounds, "rounds", 1, "measure each configuration this many times, in turn with the others, and report medians")
 	flag.StringVar(&cfg.Node, "node", "node", "the node executable of the peer (\"off\": isowasm only)")
-	flag.IntVar(&cfg.GOMAXPROCS, "worker-gomaxprocs", 0, "GOMAXPROCS of isowasm's worker processes (0: Go's default); 1 suits a worker per CPU, as Node's workers are single-threaded")
+	flag.IntVar(&cfg.GOMAXPROCS, "worker-gomaxprocs", 0, "GOMAXPROCS of isowasm's worker processes (0: the workers' default, 1, as Node's workers are single-threaded)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "isowasm-httpbench: unexpected argument %q (see -help)\n", flag.Arg(0))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,5 +89,23 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "failed") {
 		t.Errorf("a configuration failed:\n%s\n%s", out.String(), log.String())
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{-1, 5, -1}, 5}, // unknown entries left out
+		{[]float64{-1}, -1},
+	}
+	for _, tt := range tests {
+		if got := median(slices.Clone(tt.in)); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

@@ -1,12 +1,8 @@
 package js
 
 import (
-	"context"
 	"errors"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,13 +11,21 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/valyala/fasthttp"
+
+	hostpkg "github.com/isowasm/isowasm/runtimes/host"
 )
 
-// node:http servers are Go's net/http servers. Each request arrives on a
-// goroutine of net/http's, which posts it to the loop and then writes what
-// the script responds, as it comes; a request body is read by one more
-// goroutine, a chunk at a time, each waiting until the script has taken
-// the one before (req.pause() holds it).
+// node:http servers are host.HTTPServer (fasthttp). Each request arrives
+// on the goroutine that serves its connection, which posts it to the loop
+// and then waits for what the script responds. A response the script
+// ends at once (the usual case: res.end with the whole body) is handed to
+// fasthttp whole, which writes it with a Content-Length. One that starts
+// with a res.write is streamed: fasthttp writes the head, then reads the
+// body from the exchange (an io.Reader) as the script writes it, in
+// chunks when the script set no Content-Length. A request body is read by
+// one more goroutine, a chunk at a time, each waiting until the script has
+// taken the one before (req.pause() holds it).
 
 // httpHost holds the JS hooks and the requests in progress. Everything but
 // seq is the loop's.
@@ -36,31 +40,47 @@ type httpHost struct {
 	seq       atomic.Int64
 }
 
-// httpServer is one listening net/http server.
+// httpServer is one listening server.
 type httpServer struct {
 	h    *httpHost
 	id   int
-	srv  *http.Server
-	wg   sync.WaitGroup // Serve, every connection (with its handler), body readers, shutdown
+	srv  *hostpkg.HTTPServer
+	wg   sync.WaitGroup // the graceful shutdown
 	gone chan struct{}  // closed when the runtime ends: handlers stop waiting for the script
 	once sync.Once
 
-	keepAlive []string // the Keep-Alive header Node sends ("timeout=5"), nil without a timeout
+	keepAlive string // the Keep-Alive header Node sends ("timeout=5"), "" without a timeout
 }
 
-// exchange is one request and its response.
+// exchange is one request and its response. The fields under "the
+// connection's" are touched only by the goroutine serving the connection
+// (the handler, then fasthttp reading the streamed body).
 type exchange struct {
 	id      int64
 	s       *httpServer
-	req     *http.Request
-	w       http.ResponseWriter
+	ctx     *fasthttp.RequestCtx
 	hasBody bool
 
-	mu     sync.Mutex
-	ops    []respOp
-	wake   chan struct{} // ops were queued
-	resume chan struct{} // the script took a body chunk: read the next
-	done   chan struct{} // the handler returned
+	mu   sync.Mutex
+	ops  []respOp
+	wake chan struct{} // ops were queued
+
+	// The request body: read by readBody until it ends or quit is closed.
+	resume   chan struct{} // the script took a body chunk: read the next
+	quit     chan struct{} // closed: readBody stops
+	bodyDone chan struct{} // closed when readBody has returned
+	bodyOK   atomic.Bool   // the body was read to its end
+	failed   chan struct{} // closed when reading the body failed: the client went away
+
+	// The connection's.
+	heard     bool // an op came: deliver has run, and is done with ctx
+	queue     []respOp
+	pending   []byte          // streamed data taken from an op, not yet read by fasthttp
+	watchWant bool            // the script did not answer at once: watch the client
+	length    int             // the Content-Length the script set, -1: none
+	gone      <-chan struct{} // the client went away (set while watching)
+	stopWatch func()
+	done      bool // the exchange is over (finish ran)
 
 	// The loop's.
 	res     goja.Value // the ServerResponse
@@ -68,16 +88,16 @@ type exchange struct {
 	aborted bool
 }
 
-// respOp is what one call of res.write/end/writeHead hands to the handler.
+// respOp is what one call of res.write/end/writeHead (or the loop) hands
+// to the connection.
 type respOp struct {
-	status int      // > 0: write the head first
+	status int      // > 0: the head, before data
 	header []string // name, value, name, value…
 	data   []byte
 	end    bool
 	abort  bool // req/res.destroy(): drop the connection
+	watch  bool // the script did not end the response in its 'request'
 }
-
-var httpVersions = map[int]string{10: "1.0", 11: "1.1", 20: "2.0"}
 
 func (r *runtime) httpBindings(set func(string, any)) {
 	h := &httpHost{r: r, exchanges: map[int64]*exchange{}}
@@ -92,37 +112,22 @@ func (r *runtime) httpBindings(set func(string, any)) {
 		}
 		h.hooks.request, h.hooks.body, h.hooks.aborted = get("request"), get("body"), get("aborted")
 	})
-	set("httpListen", func(host string, port int, path string, exclusive bool, keepAliveMS, headersTimeoutMS int64) map[string]any {
+	set("httpListen", func(host string, port int, path string, exclusive bool, keepAliveMS, headersTimeoutMS, requestTimeoutMS int64) map[string]any {
 		ln, err := r.listen(host, port, path, exclusive)
 		if err != nil {
 			panic(r.listenError(err, host, port, path))
 		}
 		s := &httpServer{h: h, gone: make(chan struct{})}
-		s.srv = &http.Server{
-			Handler:           s,
-			IdleTimeout:       time.Duration(keepAliveMS) * time.Millisecond,
-			ReadHeaderTimeout: time.Duration(headersTimeoutMS) * time.Millisecond,
-			MaxHeaderBytes:    16 << 10, // Node's --max-http-header-size
-			ErrorLog:          log.New(io.Discard, "", 0),
-			ConnState: func(_ net.Conn, st http.ConnState) {
-				// StateNew is set on the Serve goroutine, which wg counts.
-				switch st {
-				case http.StateNew:
-					s.wg.Add(1)
-				case http.StateClosed, http.StateHijacked:
-					s.wg.Done()
-				}
-			},
-		}
 		if secs := keepAliveMS / 1000; secs > 0 {
-			s.keepAlive = []string{"timeout=" + strconv.FormatInt(secs, 10)}
+			s.keepAlive = "timeout=" + strconv.FormatInt(secs, 10)
 		}
+		s.srv = hostpkg.ServeHTTP(ln, hostpkg.HTTPConfig{
+			Handler:        s.serve,
+			IdleTimeout:    time.Duration(keepAliveMS) * time.Millisecond,
+			HeadersTimeout: time.Duration(headersTimeoutMS) * time.Millisecond,
+			RequestTimeout: time.Duration(requestTimeoutMS) * time.Millisecond,
+		})
 		s.id = r.addListener(&listener{shutdown: s.shutdown, kill: s.kill})
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			_ = s.srv.Serve(ln)
-		}()
 		info := r.announce(ln, host, path)
 		info["id"] = s.id
 		return info
@@ -145,9 +150,19 @@ func (r *runtime) httpBindings(set func(string, any)) {
 		ex.push(op)
 		return goja.Undefined()
 	})
+	// httpTicks is runTicks when a tick is queued: the hooks drain them
+	// before their promise jobs, and most requests queue none.
+	set("httpTicks", func() {
+		if r.ticks && r.hooks.runTicks != nil {
+			r.ticks = false
+			if _, err := r.hooks.runTicks(goja.Undefined()); err != nil {
+				panic(err)
+			}
+		}
+	})
 	set("httpResume", func(id int64) {
-		if ex := h.exchanges[id]; ex != nil {
-			ex.signal(ex.resume)
+		if ex := h.exchanges[id]; ex != nil && ex.resume != nil {
+			signal(ex.resume)
 		}
 	})
 	set("httpDestroy", func(id int64) {
@@ -192,133 +207,283 @@ func (ex *exchange) push(op respOp) {
 	ex.mu.Lock()
 	ex.ops = append(ex.ops, op)
 	ex.mu.Unlock()
-	ex.signal(ex.wake)
+	signal(ex.wake)
 }
 
-func (ex *exchange) signal(c chan struct{}) {
+func signal(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
 	}
 }
 
-func (ex *exchange) take() []respOp {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	ops := ex.ops
-	ex.ops = nil
-	return ops
-}
-
-// ServeHTTP runs on net/http's goroutine for the connection: it hands the
-// request to the loop and writes the response the script makes.
-func (s *httpServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+// serve runs on the goroutine of the request's connection: it hands the
+// request to the loop and waits for the head of the response.
+func (s *httpServer) serve(ctx *fasthttp.RequestCtx) {
 	ex := &exchange{
-		id:      s.h.seq.Add(1),
-		s:       s,
-		req:     req,
-		w:       w,
-		hasBody: req.Body != nil && req.Body != http.NoBody && req.ContentLength != 0,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		id:     s.h.seq.Add(1),
+		s:      s,
+		ctx:    ctx,
+		wake:   make(chan struct{}, 1),
+		length: -1,
+		// A Content-Length (> 0) or a chunked body (-1).
+		hasBody: ctx.Request.Header.ContentLength() != 0 && ctx.Request.Header.ContentLength() != -2,
 	}
-	defer close(ex.done)
 	if ex.hasBody {
 		ex.resume = make(chan struct{}, 1)
-		// The script may answer before it has read the body, as in Node.
-		_ = http.NewResponseController(w).EnableFullDuplex()
+		ex.quit = make(chan struct{})
+		ex.bodyDone = make(chan struct{})
+		ex.failed = make(chan struct{})
 	}
 	if !s.h.r.loop.post(func() { s.h.deliver(ex) }) {
-		w.WriteHeader(http.StatusServiceUnavailable)
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 		return
 	}
 	if ex.hasBody {
-		s.wg.Add(1) // inside a connection, so wg is above zero
-		go s.readBody(ex)
+		go ex.readBody(ctx.RequestBodyStream())
 	}
-	ctx := req.Context()
 	for {
-		select {
-		case <-ex.wake:
-		case <-ctx.Done():
-			for _, op := range ex.take() {
-				if op.end {
-					return
+		op, ok := ex.next()
+		if !ok {
+			return
+		}
+		if op.abort {
+			ex.drop()
+			return
+		}
+		if op.status > 0 {
+			ex.head(op)
+		}
+		if op.end {
+			ex.finish()
+			ex.ctx.Response.SetBodyRaw(op.data) // fasthttp sets Content-Length
+			ex.connectionHeaders()
+			return
+		}
+		if op.status > 0 || len(op.data) > 0 {
+			// Streamed: fasthttp writes the head and reads the rest from
+			// ex, with the length the script set or in chunks.
+			ex.pending = op.data
+			if len(op.data) == 0 {
+				ex.ctx.Response.ImmediateHeaderFlush = true // res.flushHeaders()
+			}
+			ex.ctx.Response.SetBodyStream(ex, ex.length)
+			ex.connectionHeaders()
+			return
+		}
+	}
+}
+
+// next waits for the script's next op; false when the exchange ended
+// without one (the client or the runtime went away: the connection is
+// dropped).
+func (ex *exchange) next() (respOp, bool) {
+	for len(ex.queue) == 0 {
+		ex.mu.Lock()
+		ex.queue, ex.ops = ex.ops, nil
+		ex.mu.Unlock()
+		if len(ex.queue) > 0 {
+			break
+		}
+		// Watch the client once the script is taking its time and the
+		// body has been read (nothing else may read the connection).
+		// Until deliver has run (it reads ctx on the loop), only the end
+		// of the runtime ends the wait: the request must not be left.
+		var bodyDone, failed chan struct{}
+		if ex.heard {
+			failed = ex.failed
+		}
+		if ex.watchWant && ex.stopWatch == nil {
+			reading := false
+			if ex.hasBody {
+				select {
+				case <-ex.bodyDone:
+				default:
+					reading = true
 				}
 			}
-			s.h.r.loop.post(func() { s.h.abort(ex) })
-			return
-		case <-s.gone:
-			return
+			switch {
+			case reading:
+				bodyDone = ex.bodyDone // then watch
+			case !ex.hasBody || ex.bodyOK.Load():
+				ex.gone, ex.stopWatch = hostpkg.WatchClient(ex.ctx)
+			} // else the body failed: failed is closed
 		}
-		for _, op := range ex.take() {
-			if op.abort {
-				panic(http.ErrAbortHandler) // net/http closes the connection quietly
-			}
-			ex.apply(op)
-			if op.end {
-				return
+		select {
+		case <-ex.wake:
+		case <-bodyDone:
+		case <-ex.gone:
+			ex.lost()
+			return respOp{}, false
+		case <-failed:
+			ex.lost()
+			return respOp{}, false
+		case <-ex.s.gone:
+			ex.drop()
+			return respOp{}, false
+		}
+	}
+	op := ex.queue[0]
+	ex.queue = ex.queue[1:]
+	ex.heard = true
+	if op.watch {
+		ex.watchWant = true
+		return ex.next()
+	}
+	return op, true
+}
+
+// head puts the script's status and headers on the response.
+func (ex *exchange) head(op respOp) {
+	r := &ex.ctx.Response
+	r.SetStatusCode(op.status)
+	ex.length = -1
+	for i := 0; i+1 < len(op.header); i += 2 {
+		name, value := op.header[i], op.header[i+1]
+		if len(name) == len("content-length") && strings.EqualFold(name, "content-length") {
+			if n, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && n >= 0 {
+				ex.length = n
 			}
 		}
-		_ = http.NewResponseController(w).Flush()
+		r.Header.Add(name, value)
 	}
 }
 
-// apply writes one op: the head (with Node's default headers), then data.
-func (ex *exchange) apply(op respOp) {
-	w := ex.w
-	if op.status > 0 {
-		hdr := w.Header()
-		for i := 0; i+1 < len(op.header); i += 2 {
-			k := http.CanonicalHeaderKey(op.header[i])
-			hdr[k] = append(hdr[k], op.header[i+1])
-		}
-		if _, ok := hdr["Content-Type"]; !ok {
-			hdr["Content-Type"] = nil // Node sends none; net/http would sniff one
-		}
-		bodyless := op.status < 200 || op.status == 204 || op.status == 304
-		if op.end && !bodyless && hdr["Content-Length"] == nil && hdr["Transfer-Encoding"] == nil {
-			hdr["Content-Length"] = []string{strconv.Itoa(len(op.data))}
-		}
-		if hdr["Connection"] == nil && !ex.req.Close && ex.req.ProtoAtLeast(1, 1) {
-			hdr["Connection"] = keepAlive
-			if ex.s.keepAlive != nil {
-				hdr["Keep-Alive"] = ex.s.keepAlive
-			}
-		}
-		w.WriteHeader(op.status)
+// connectionHeaders adds what Node says of a kept-alive connection.
+func (ex *exchange) connectionHeaders() {
+	req, r := &ex.ctx.Request.Header, &ex.ctx.Response.Header
+	if r.ConnectionClose() || req.ConnectionClose() || !req.IsHTTP11() || len(r.Peek("Connection")) > 0 {
+		return
 	}
-	if len(op.data) > 0 {
-		_, _ = w.Write(op.data)
+	r.Set("Connection", "keep-alive")
+	if ex.s.keepAlive != "" {
+		r.Set("Keep-Alive", ex.s.keepAlive)
 	}
 }
 
-var keepAlive = []string{"keep-alive"}
+// Read is fasthttp reading a streamed response body: the data of the
+// script's writes, io.EOF after its end.
+func (ex *exchange) Read(p []byte) (int, error) {
+	for len(ex.pending) == 0 {
+		if ex.done {
+			return 0, io.EOF
+		}
+		op, ok := ex.next()
+		if !ok {
+			return 0, errExchangeLost
+		}
+		if op.abort {
+			ex.drop()
+			return 0, errExchangeLost
+		}
+		ex.pending = op.data
+		if op.end {
+			ex.finish()
+		}
+	}
+	n := copy(p, ex.pending)
+	ex.pending = ex.pending[n:]
+	return n, nil
+}
+
+var errExchangeLost = errors.New("js: the response was abandoned")
+
+// CloseWithError is fasthttp done with a streamed response body: written
+// (err nil), or failed (the client went away). A response to HEAD, or one
+// that reached its Content-Length, is written before the script ends it:
+// the connection waits for the end before the next request, as Node's.
+func (ex *exchange) CloseWithError(err error) error {
+	if ex.done {
+		return nil
+	}
+	if err != nil {
+		ex.lost()
+		return nil
+	}
+	for !ex.done {
+		op, ok := ex.next()
+		if !ok {
+			break
+		}
+		if op.abort {
+			ex.drop()
+		} else if op.end {
+			ex.finish()
+		}
+	}
+	return nil
+}
+
+// finish ends the exchange on the connection's side: the body reader
+// stops (the rest of the body is fasthttp's to drain, or the connection
+// closes), the watch too.
+func (ex *exchange) finish() {
+	if ex.done {
+		return
+	}
+	ex.done = true
+	if ex.stopWatch != nil {
+		ex.stopWatch()
+	}
+	if ex.hasBody {
+		close(ex.quit)
+		select {
+		case <-ex.bodyDone:
+		default:
+			// Blocked reading from the client: end that read. The body
+			// is cut, so the connection closes after the response.
+			_ = ex.ctx.Conn().SetReadDeadline(time.Unix(1, 0))
+			<-ex.bodyDone
+		}
+		if !ex.bodyOK.Load() {
+			ex.ctx.SetConnectionClose()
+			hostpkg.Linger(ex.ctx)
+		}
+	}
+}
+
+// lost is the client gone before the end: the script hears 'aborted'
+// and 'close', and the connection is dropped.
+func (ex *exchange) lost() {
+	ex.s.h.r.loop.post(func() { ex.s.h.abort(ex) })
+	ex.drop()
+}
+
+// drop ends the exchange and closes the connection without a response.
+func (ex *exchange) drop() {
+	ex.finish()
+	_ = ex.ctx.Conn().Close()
+}
 
 // readBody hands the body to the loop a chunk at a time.
-func (s *httpServer) readBody(ex *exchange) {
-	defer s.wg.Done()
+func (ex *exchange) readBody(body io.Reader) {
+	defer close(ex.bodyDone)
+	h := ex.s.h
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := ex.req.Body.Read(buf)
+		n, err := body.Read(buf)
 		if n > 0 {
 			chunk := slices.Clone(buf[:n])
-			if !s.h.r.loop.post(func() { s.h.bodyChunk(ex, chunk) }) {
+			if !h.r.loop.post(func() { h.bodyChunk(ex, chunk) }) {
 				return
 			}
 			select {
 			case <-ex.resume:
-			case <-ex.done:
-				return
-			case <-s.gone:
+			case <-ex.quit:
 				return
 			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				s.h.r.loop.post(func() { s.h.bodyChunk(ex, nil) })
+				ex.bodyOK.Store(true)
+				h.r.loop.post(func() { h.bodyChunk(ex, nil) })
+				return
 			}
-			// Otherwise the client went away: the handler sees it.
+			select {
+			case <-ex.quit: // finish ended the read
+			default:
+				close(ex.failed) // the client went away
+			}
 			return
 		}
 	}
@@ -328,53 +493,49 @@ func (s *httpServer) readBody(ex *exchange) {
 func (h *httpHost) deliver(ex *exchange) {
 	r := h.r
 	if r.loop.stopped || h.hooks.request == nil {
+		ex.push(respOp{abort: true})
 		return
 	}
 	vm := r.vm
-	req := ex.req
-	// The headers go over as one string, "Name\nvalue\n…" (neither can
-	// hold a newline), which http.js splits into rawHeaders only when the
-	// script looks: one value to convert instead of two per header.
-	raw := rawHeaders(req)
-	version, ok := httpVersions[req.ProtoMajor*10+req.ProtoMinor]
-	if !ok {
-		version = strconv.Itoa(req.ProtoMajor) + "." + strconv.Itoa(req.ProtoMinor)
-	}
+	rh := &ex.ctx.Request.Header
 	h.exchanges[ex.id] = ex
 	res, err := h.hooks.request(goja.Undefined(),
-		vm.ToValue(ex.s.id), vm.ToValue(ex.id), vm.ToValue(req.Method), vm.ToValue(req.RequestURI),
-		vm.ToValue(version), vm.ToValue(raw), vm.ToValue(req.RemoteAddr), vm.ToValue(ex.hasBody))
+		vm.ToValue(ex.s.id), vm.ToValue(ex.id), vm.ToValue(string(rh.Method())), vm.ToValue(string(rh.RequestURI())),
+		vm.ToValue(httpVersion(rh.Protocol())), vm.ToValue(rawHeaders(rh)), vm.ToValue(hostpkg.ClientAddr(ex.ctx)), vm.ToValue(ex.hasBody))
 	if err == nil {
 		ex.res = res
+	}
+	if !ex.ended {
+		ex.push(respOp{watch: true})
 	}
 	r.handle(err)
 	r.drain()
 }
 
-// rawHeaders is the request's headers as "Name\nvalue\n…": Host first,
-// then by name (net/http keeps no order).
-func rawHeaders(req *http.Request) string {
-	n := 6 + len(req.Host)
-	keys := make([]string, 0, len(req.Header))
-	for k, vs := range req.Header {
-		keys = append(keys, k)
-		for _, v := range vs {
-			n += len(k) + len(v) + 2
-		}
+// httpVersion is "1.1" for "HTTP/1.1".
+func httpVersion(proto []byte) string {
+	switch string(proto) {
+	case "HTTP/1.1":
+		return "1.1"
+	case "HTTP/1.0":
+		return "1.0"
 	}
-	slices.Sort(keys)
+	v, _ := strings.CutPrefix(string(proto), "HTTP/")
+	return v
+}
+
+// rawHeaders is the request's headers as "Name\nvalue\n…", as they came
+// (Node's rawHeaders). They go over as one string (neither part can hold
+// a newline), which http.js splits only when the script looks: one value
+// to convert instead of two per header.
+func rawHeaders(rh *fasthttp.RequestHeader) string {
 	var b strings.Builder
-	b.Grow(n)
-	b.WriteString("Host\n")
-	b.WriteString(req.Host)
-	b.WriteByte('\n')
-	for _, k := range keys {
-		for _, v := range req.Header[k] {
-			b.WriteString(k)
-			b.WriteByte('\n')
-			b.WriteString(v)
-			b.WriteByte('\n')
-		}
+	b.Grow(len(rh.RawHeaders()))
+	for k, v := range rh.AllInOrder() {
+		b.Write(k)
+		b.WriteByte('\n')
+		b.Write(v)
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
@@ -391,7 +552,7 @@ func (h *httpHost) bodyChunk(ex *exchange, chunk []byte) {
 	}
 	paused, err := h.hooks.body(goja.Undefined(), ex.res, arg)
 	if err == nil && chunk != nil && !paused.ToBoolean() {
-		ex.signal(ex.resume)
+		signal(ex.resume)
 	}
 	r.handle(err)
 	r.drain()
@@ -416,7 +577,7 @@ func (s *httpServer) shutdown(done func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		_ = s.srv.Shutdown(context.Background())
+		s.srv.Shutdown()
 		done()
 	}()
 }
@@ -424,6 +585,6 @@ func (s *httpServer) shutdown(done func()) {
 // kill ends everything now and waits for the server's goroutines.
 func (s *httpServer) kill() {
 	s.once.Do(func() { close(s.gone) })
-	_ = s.srv.Close()
+	s.srv.Close()
 	s.wg.Wait()
 }

@@ -1,7 +1,10 @@
 package js
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -11,7 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/dop251/goja"
 
 	"github.com/isowasm/isowasm/engine/enginetest"
 	"github.com/isowasm/isowasm/hostabi/frame"
@@ -104,10 +111,23 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log('listening', server.address().port));
 `
 
+var httpJSProfile = flag.String("httpjsprofile", "", "write a pprof profile of the JavaScript run by BenchmarkHTTPHello to this file (goja's sampling profiler)")
+
 // BenchmarkHTTPHello is one keep-alive client against a hello-world
-// server: the cost of a request through net/http, the loop and goja.
+// server: the cost of a request through fasthttp, the loop and goja.
 func BenchmarkHTTPHello(b *testing.B) {
 	s := serve(b, helloServer)
+	if *httpJSProfile != "" {
+		f, err := os.Create(*httpJSProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := goja.StartProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer goja.StopProfile()
+	}
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
 			res, err := s.client.Get(s.url + "/")
@@ -132,6 +152,65 @@ func BenchmarkHTTPHello(b *testing.B) {
 			}
 		})
 	})
+	// raw: clients that speak just enough HTTP/1.1 to stay cheap, so that
+	// the server's share of the CPU shows.
+	b.Run("raw", func(b *testing.B) {
+		req := []byte("GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+		b.SetParallelism(8)
+		cpu0 := processCPU()
+		defer func() {
+			// CPU time (client's and server's) per request: steadier than
+			// ns/op on a machine that runs other work.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		}()
+		b.RunParallel(func(pb *testing.PB) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for pb.Next() {
+				if err := rawGet(c, br, req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// processCPU is this process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawGet sends req and reads a response with a Content-Length.
+func rawGet(c net.Conn, br *bufio.Reader, req []byte) error {
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	n := -1
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(string(line)), "content-length:"); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if n < 0 {
+		return errors.New("no content-length")
+	}
+	_, err := br.Discard(n)
+	return err
 }
 
 const routesServer = `
@@ -344,4 +423,349 @@ process.on('exit', code => console.log('exit', code));
 	if r.code != 0 || r.stdout != "listening :: IPv6\nclosed\nexit 0\n" {
 		t.Errorf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// rawConn is a client connection that speaks HTTP/1.1 by hand, to see
+// exactly what goes over the wire.
+type rawConn struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, url string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	// A response that never comes fails the test instead of hanging it.
+	_ = c.SetDeadline(time.Now().Add(enginetest.WaitTimeout))
+	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (rc *rawConn) send(s string) {
+	rc.t.Helper()
+	if _, err := io.WriteString(rc.c, s); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// head reads a status line and headers; names keep their case.
+func (rc *rawConn) head() (status string, header [][2]string) {
+	rc.t.Helper()
+	line, err := rc.br.ReadString('\n')
+	if err != nil {
+		rc.t.Fatalf("reading the status line: %v", err)
+	}
+	status = strings.TrimSpace(line)
+	for {
+		line, err := rc.br.ReadString('\n')
+		if err != nil {
+			rc.t.Fatalf("reading the headers: %v", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return status, header
+		}
+		k, v, _ := strings.Cut(line, ":")
+		header = append(header, [2]string{k, strings.TrimSpace(v)})
+	}
+}
+
+func get(header [][2]string, name string) string {
+	for _, kv := range header {
+		if strings.EqualFold(kv[0], name) {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// chunk reads one chunk of a chunked body ("" at the last).
+func (rc *rawConn) chunk() string {
+	rc.t.Helper()
+	line, err := rc.br.ReadString('\n')
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(line), 16, 64)
+	if err != nil {
+		rc.t.Fatalf("chunk size %q", line)
+	}
+	b := make([]byte, n+2)
+	if _, err := io.ReadFull(rc.br, b); err != nil {
+		rc.t.Fatal(err)
+	}
+	return string(b[:n])
+}
+
+func (rc *rawConn) body(n int) string {
+	rc.t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rc.br, b); err != nil {
+		rc.t.Fatal(err)
+	}
+	return string(b)
+}
+
+const streamServer = `
+import http from 'node:http';
+let held = [];
+const server = http.createServer((req, res) => {
+    switch (req.url) {
+    case '/stream':
+        // Written before the end, with no Content-Length: chunked, each
+        // write sent as it is made; the end waits for /release.
+        res.writeHead(200, {'X-Case': 'Kept'});
+        res.write('first');
+        held.push(() => res.end('last'));
+        return;
+    case '/length':
+        res.setHeader('Content-Length', '10');
+        res.write('01234');
+        held.push(() => res.end('56789'));
+        return;
+    case '/release':
+        held.forEach(f => f());
+        held = [];
+        res.end('released');
+        return;
+    case '/raw':
+        res.end(JSON.stringify({raw: req.rawHeaders, host: req.headers.host, mixed: req.headers['x-mixed-case'], version: req.httpVersion}));
+        return;
+    case '/hold':
+        res.on('close', () => console.log('res close', res.writableFinished));
+        req.on('close', () => console.log('req close'));
+        console.log('holding');
+        return;
+    case '/destroy':
+        res.destroy();
+        return;
+    case '/throw':
+        throw new Error('thrown on purpose');
+    case '/big': {
+        const part = Buffer.alloc(256 * 1024, 'x');
+        for (let i = 0; i < 8; i++) res.write(part);
+        res.end();
+        return;
+    }
+    case '/size': {
+        let n = 0;
+        req.on('data', c => { n += c.length; });
+        req.on('end', () => res.end(String(n)));
+        return;
+    }
+    case '/after-head':
+        // writeHead's quick path keeps the head as text: the getters
+        // still read it.
+        res.writeHead(200, {'X-A': ['1', '2'], 'X-B': 'b'});
+        res.end(JSON.stringify({headers: res.getHeaders(), names: res.getHeaderNames(), sent: res.headersSent}));
+        return;
+    case '/early':
+        // Answered before the body is read: the body is left to Go.
+        res.end('early');
+        return;
+    }
+    res.end(req.method + ' ' + req.url);
+});
+process.on('uncaughtException', e => console.log('uncaught', e.message));
+server.listen(0, '127.0.0.1', () => console.log('listening', server.address().port));
+`
+
+// Writes before the end go out as they are made, in chunks without a
+// Content-Length, as Node sends them, and the connection stays usable.
+func TestHTTPStreaming(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+	status, header := rc.head()
+	if status != "HTTP/1.1 200 OK" || get(header, "Transfer-Encoding") != "chunked" || get(header, "Content-Length") != "" {
+		t.Fatalf("%s %v", status, header)
+	}
+	if header[0][0] == "" || get(header, "X-Case") != "Kept" {
+		t.Errorf("headers %v", header)
+	}
+	for _, kv := range header {
+		if strings.EqualFold(kv[0], "x-case") && kv[0] != "X-Case" {
+			t.Errorf("header name %q, want it as the script wrote it", kv[0])
+		}
+	}
+	// The first write arrives while the response is still open.
+	if c := rc.chunk(); c != "first" {
+		t.Fatalf("first chunk %q", c)
+	}
+	if _, body := s.do(t, "GET", "/release", ""); body != "released" {
+		t.Fatalf("release: %q", body)
+	}
+	if c := rc.chunk(); c != "last" {
+		t.Errorf("second chunk %q", c)
+	}
+	if c := rc.chunk(); c != "" {
+		t.Errorf("last chunk %q", c)
+	}
+	// The same connection serves the next request.
+	rc.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+	if status, header := rc.head(); status != "HTTP/1.1 200 OK" || rc.body(mustAtoi(t, get(header, "Content-Length"))) != "GET /again" {
+		t.Errorf("next request: %s %v", status, header)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q is not a number", s)
+	}
+	return n
+}
+
+// A Content-Length the script sets frames a streamed body.
+func TestHTTPStreamingWithLength(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /length HTTP/1.1\r\nHost: x\r\n\r\n")
+	s.do(t, "GET", "/release", "")
+	status, header := rc.head()
+	if status != "HTTP/1.1 200 OK" || get(header, "Content-Length") != "10" || get(header, "Transfer-Encoding") != "" {
+		t.Fatalf("%s %v", status, header)
+	}
+	if b := rc.body(10); b != "0123456789" {
+		t.Errorf("body %q", b)
+	}
+}
+
+// req.rawHeaders are the headers as sent (case and order), req.headers
+// has them by lower-case name; requests pipelined on one connection are
+// answered in order.
+func TestHTTPRawHeadersAndPipelining(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /raw HTTP/1.1\r\nHost: example\r\nX-Mixed-CASE: v1\r\naccept: */*\r\n\r\nGET /second HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+	_, header := rc.head()
+	want := `{"raw":["Host","example","X-Mixed-CASE","v1","accept","*/*"],"host":"example","mixed":"v1","version":"1.1"}`
+	if b := rc.body(mustAtoi(t, get(header, "Content-Length"))); b != want {
+		t.Errorf("body %s, want %s", b, want)
+	}
+	status, header := rc.head()
+	if b := rc.body(mustAtoi(t, get(header, "Content-Length"))); status != "HTTP/1.0 200 OK" && status != "HTTP/1.1 200 OK" || b != "GET /second" {
+		t.Errorf("second: %s %q", status, b)
+	}
+}
+
+// Bodies of several MiB, sent with a length or in chunks, arrive whole,
+// as does a large response written in parts.
+func TestHTTPLargeBodies(t *testing.T) {
+	s := serve(t, streamServer)
+	big := strings.Repeat("0123456789abcdef", 5<<16) // 5 MiB
+	if res, body := s.do(t, "POST", "/size", big); res.StatusCode != 200 || body != strconv.Itoa(len(big)) {
+		t.Errorf("with Content-Length: %d %q", res.StatusCode, body)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/size", io.MultiReader(strings.NewReader(big), strings.NewReader("!")))
+	res, err := s.client.Do(req) // unknown length: chunked
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != strconv.Itoa(len(big)+1) {
+		t.Errorf("chunked: %q", b)
+	}
+	if res, body := s.do(t, "GET", "/big", ""); res.StatusCode != 200 || len(body) != 2<<20 {
+		t.Errorf("big response: %d, %d bytes", res.StatusCode, len(body))
+	}
+	// A response made before the body was read: the client still gets
+	// it, and the next request on the connection too.
+	for range 2 {
+		if res, body := s.do(t, "POST", "/early", big); res.StatusCode != 200 || body != "early" {
+			t.Errorf("early: %d %q", res.StatusCode, body)
+		}
+	}
+}
+
+// A client that goes away while the script holds its response: the
+// script hears 'close' on req and res, unfinished.
+func TestHTTPClientGone(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	s.stdout.Wait(t, "holding")
+	rc.c.Close()
+	s.stdout.Wait(t, "res close false")
+	s.stdout.Wait(t, "req close")
+	if _, body := s.do(t, "GET", "/after", ""); body != "GET /after" {
+		t.Errorf("after: %q", body)
+	}
+}
+
+// res.destroy() drops the connection without a response; a handler that
+// throws goes to 'uncaughtException' (the request is left unanswered, as
+// in Node), and the server carries on.
+func TestHTTPDestroyAndThrow(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /destroy HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := rc.br.ReadByte(); err == nil {
+		t.Errorf("destroy: a response came")
+	}
+	rc = dialRaw(t, s.url)
+	rc.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n")
+	s.stdout.Wait(t, "uncaught thrown on purpose")
+	rc.c.Close()
+	if _, body := s.do(t, "GET", "/after", ""); body != "GET /after" {
+		t.Errorf("after: %q", body)
+	}
+}
+
+// The headers writeHead was given can be read back after it.
+func TestHTTPHeadersAfterWriteHead(t *testing.T) {
+	s := serve(t, streamServer)
+	res, body := s.do(t, "GET", "/after-head", "")
+	want := `{"headers":{"x-a":["1","2"],"x-b":"b"},"names":["x-a","x-b"],"sent":true}`
+	if body != want || strings.Join(res.Header.Values("X-A"), ",") != "1,2" || res.Header.Get("X-B") != "b" {
+		t.Errorf("%q %v, want %s", body, res.Header, want)
+	}
+}
+
+// HEAD gets the head of a streamed response and no body; the connection
+// stays usable.
+func TestHTTPHead(t *testing.T) {
+	s := serve(t, streamServer)
+	rc := dialRaw(t, s.url)
+	rc.send("HEAD /big HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	if status, _ := rc.head(); status != "HTTP/1.1 200 OK" {
+		t.Errorf("HEAD: %s", status)
+	}
+	status, header := rc.head()
+	if b := rc.body(mustAtoi(t, get(header, "Content-Length"))); status != "HTTP/1.1 200 OK" || b != "GET /next" {
+		t.Errorf("next: %s %q", status, b)
+	}
+}
+
+// server.close() while a response is held: it is still written, then
+// its connection and the server close.
+func TestHTTPCloseWaitsForResponses(t *testing.T) {
+	s := serve(t, `
+import http from 'node:http';
+const server = http.createServer((req, res) => {
+    if (req.url === '/hold') {
+        server.close(() => console.log('closed'));
+        setImmediate(() => res.end('held'));
+        return;
+    }
+    res.end('no');
+});
+server.listen(0, '127.0.0.1', () => console.log('listening', server.address().port));
+`)
+	rc := dialRaw(t, s.url)
+	rc.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	status, header := rc.head()
+	if b := rc.body(mustAtoi(t, get(header, "Content-Length"))); status != "HTTP/1.1 200 OK" || b != "held" {
+		t.Errorf("%s %v %q", status, header, b)
+	}
+	if _, err := rc.br.ReadByte(); err != io.EOF {
+		t.Errorf("after the response: %v, want the connection closed", err)
+	}
+	s.stdout.Wait(t, "closed")
 }

@@ -20,7 +20,8 @@ func TestMain(m *testing.M) {
 	if cfg, ok, err := host.FromEnv(os.Getenv); ok {
 		os.Exit(workerProcess(cfg, err))
 	}
-	goleak.VerifyTestMain(m)
+	// fasthttp's Date header clock: one goroutine for the process's life.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"))
 }
 
 // workerProcess is runtimes/worker.Main for the test binary (which cannot

@@ -1,13 +1,12 @@
 package wasm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/valyala/fasthttp"
 
 	"github.com/isowasm/isowasm/hostabi"
 	"github.com/isowasm/isowasm/hostabi/frame"
@@ -24,12 +24,13 @@ import (
 )
 
 // The HTTP extension (ABI.md, "Extension: HTTP servers"). The guest's
-// servers are Go net/http servers. A request is delivered by the goroutine
-// net/http serves its connection on: it takes the guest lock, as the loop
-// does for its own calls, and calls isowasm_on_http_request itself; a guest
-// that answers at once (http_respond inside the call) costs no hand-over
-// between goroutines. One that answers later (from a timer, say) is waited
-// for. Everything in httpState is guarded by the guest lock.
+// servers are host.HTTPServer (fasthttp). A request is delivered by the
+// goroutine that serves its connection: it takes the guest lock, as the
+// loop does for its own calls, and calls isowasm_on_http_request itself; a
+// guest that answers at once (http_respond inside the call) costs no
+// hand-over between goroutines. One that answers later (from a timer, say)
+// is waited for, watching for the client going away meanwhile. Everything
+// in httpState is guarded by the guest lock.
 
 type httpState struct {
 	servers    map[int32]*httpServer
@@ -47,18 +48,16 @@ func (h *httpState) alive() bool { return len(h.servers) > 0 }
 type httpServer struct {
 	w       *worker
 	id      int32
-	srv     *http.Server
+	srv     *host.HTTPServer
 	closing bool
-	wg      sync.WaitGroup // Serve and every connection (with its handler)
-	gone    chan struct{}  // closed when the worker ends
+	gone    chan struct{} // closed when the worker ends
 	once    sync.Once
 }
 
 // exchange is one request in the guest's hands.
 type exchange struct {
 	id    int32
-	req   *http.Request
-	body  []byte
+	ctx   *fasthttp.RequestCtx
 	resp  *httpResponse // set by http_respond
 	ready chan struct{} // closed when resp is set
 }
@@ -138,27 +137,13 @@ func (w *worker) httpListen(m api.Module, port int32, hostPtr, hostLen uint32) i
 	}
 	h.lastServer++
 	s := &httpServer{w: w, id: h.lastServer, gone: make(chan struct{})}
-	s.srv = &http.Server{
-		Handler:           s,
-		IdleTimeout:       5 * time.Second, // Node's keepAliveTimeout
-		ReadHeaderTimeout: time.Minute,     // Node's headersTimeout
-		MaxHeaderBytes:    16 << 10,        // Node's maxHeaderSize
-		ErrorLog:          log.New(io.Discard, "", 0),
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			switch st { // StateNew is set on the Serve goroutine, which wg counts
-			case http.StateNew:
-				s.wg.Add(1)
-			case http.StateClosed, http.StateHijacked:
-				s.wg.Done()
-			}
-		},
-	}
+	s.srv = host.ServeHTTP(ln, host.HTTPConfig{
+		Handler:        s.serve,
+		IdleTimeout:    5 * time.Second, // Node's keepAliveTimeout
+		HeadersTimeout: time.Minute,     // Node's headersTimeout
+		MaxBody:        hostabi.MaxHTTPRequestBody,
+	})
 	h.servers[s.id] = s
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		_ = s.srv.Serve(ln)
-	}()
 	if w.ch != nil && w.ch.Connected() {
 		_ = w.ch.Listening(host.ListeningFrame(ln, hostName, ""))
 	}
@@ -197,7 +182,7 @@ func (w *worker) shutdown(s *httpServer) {
 	w.http.wg.Add(1)
 	go func() {
 		defer w.http.wg.Done()
-		_ = s.srv.Shutdown(w.ctx)
+		s.srv.Shutdown()
 		w.post(event{kind: evFunc, fn: func() {
 			delete(w.http.servers, s.id)
 			if w.http.closing--; w.http.closing == 0 && w.http.afterClose != nil {
@@ -221,31 +206,23 @@ func (w *worker) endHTTP() {
 	w.guest.Unlock()
 	for _, s := range servers {
 		s.once.Do(func() { close(s.gone) })
-		_ = s.srv.Close()
 	}
 	for _, s := range servers {
-		s.wg.Wait()
+		s.srv.Close()
 	}
 	w.http.wg.Wait()
 }
 
-// ServeHTTP runs on net/http's goroutine for the connection.
-func (s *httpServer) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(rw, req.Body, hostabi.MaxHTTPRequestBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			rw.Header().Set("Connection", "close")
-			rw.WriteHeader(http.StatusRequestEntityTooLarge)
-		}
-		return // otherwise the client went away
-	}
-	ex := &exchange{req: req, body: body, ready: make(chan struct{})}
+// serve runs on the goroutine of the request's connection. The body has
+// been read whole (fasthttp answers a larger one 413).
+func (s *httpServer) serve(ctx *fasthttp.RequestCtx) {
+	ex := &exchange{ctx: ctx, ready: make(chan struct{})}
 	w := s.w
 	w.guest.Lock()
 	if w.done {
 		w.guest.Unlock()
-		panic(http.ErrAbortHandler) // the worker is ending: drop the connection
+		ctx.Conn().Close() // the worker is ending: drop the connection
+		return
 	}
 	before := w.loopState()
 	w.deliverHTTP(s, ex)
@@ -261,35 +238,37 @@ func (s *httpServer) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	}
 	if resp == nil {
 		if done {
-			panic(http.ErrAbortHandler)
+			ctx.Conn().Close()
+			return
 		}
+		gone, stop := host.WatchClient(ctx)
 		select {
 		case <-ex.ready:
 			resp = ex.resp
-		case <-req.Context().Done():
+		case <-gone:
 			w.guest.Lock()
 			delete(w.http.requests, ex.id)
 			w.guest.Unlock()
-			return
 		case <-s.gone:
-			panic(http.ErrAbortHandler)
+		}
+		stop()
+		if resp == nil {
+			ctx.Conn().Close()
+			return
 		}
 	}
-	hdr := rw.Header()
+	writeHTTPResponse(ctx, resp)
+}
+
+// writeHTTPResponse hands the guest's response to fasthttp, which adds
+// Content-Length (any the guest set is replaced by the body's length).
+func writeHTTPResponse(ctx *fasthttp.RequestCtx, resp *httpResponse) {
+	ctx.SetStatusCode(resp.status)
+	hdr := &ctx.Response.Header
 	for i := 0; i+1 < len(resp.header); i += 2 {
-		k := http.CanonicalHeaderKey(resp.header[i])
-		hdr[k] = append(hdr[k], resp.header[i+1])
+		hdr.Add(textproto.CanonicalMIMEHeaderKey(resp.header[i]), resp.header[i+1])
 	}
-	if _, ok := hdr["Content-Type"]; !ok {
-		hdr["Content-Type"] = nil // none unless the guest says: net/http would sniff one
-	}
-	if hdr["Content-Length"] == nil && hdr["Transfer-Encoding"] == nil && resp.status >= 200 && resp.status != 204 && resp.status != 304 {
-		hdr["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
-	}
-	rw.WriteHeader(resp.status)
-	if len(resp.body) > 0 {
-		_, _ = rw.Write(resp.body)
-	}
+	ctx.Response.SetBodyRaw(resp.body)
 }
 
 // loopState is what a guest call may change that the loop must see.
@@ -323,7 +302,7 @@ func (w *worker) deliverHTTP(s *httpServer, ex *exchange) {
 		}
 	}
 	ex.id = h.lastReq
-	payload := encodeHTTPRequest(s.id, ex.req, ex.body)
+	payload := encodeHTTPRequest(s.id, ex.ctx)
 	res, ok := w.call(w.ctx, hostabi.ExportAlloc, w.alloc, api.EncodeI32(int32(len(payload))))
 	if !ok {
 		return
@@ -366,44 +345,78 @@ func (w *worker) httpRespond(m api.Module, id int32, ptr, size uint32) int32 {
 
 // encodeHTTPRequest is the request as the guest reads it: a CBOR map of
 // method, url, httpVersion, headers (lower-case names and values, one
-// after the other), body (bytes), remoteAddress, remotePort and server.
-func encodeHTTPRequest(server int32, req *http.Request, body []byte) []byte {
-	n := 128 + len(req.RequestURI) + len(req.Host) + len(body)
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4
-		}
-	}
+// after the other: host first, then by name, a repeated one in the order
+// sent), body (bytes), remoteAddress, remotePort and server.
+func encodeHTTPRequest(server int32, ctx *fasthttp.RequestCtx) []byte {
+	rh := &ctx.Request.Header
+	body := ctx.Request.Body()
+	uri := rh.RequestURI()
+	// The header names are lower-cased in the output itself, where they
+	// are then sorted (a few, by insertion): no copy of each.
+	var fields [32]headerField
+	headers := fields[:0]
+	n := 160 + len(uri) + len(body) + len(rh.RawHeaders())
 	b := make([]byte, 0, n)
 	b = cborHead(b, 5, 8)
-	b = cborText(cborText(b, "method"), req.Method)
-	b = cborText(cborText(b, "url"), req.RequestURI)
+	b = cborBytesAsText(cborText(b, "method"), rh.Method())
+	b = cborBytesAsText(cborText(b, "url"), uri)
 	b = cborText(b, "httpVersion")
-	b = cborText(b, strconv.Itoa(req.ProtoMajor)+"."+strconv.Itoa(req.ProtoMinor))
-	count := 1
-	for _, vs := range req.Header {
-		count += len(vs)
-	}
-	keys := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = cborHead(cborText(b, "headers"), 4, uint64(2*count))
-	b = cborText(cborText(b, "host"), req.Host)
-	for _, k := range keys {
-		lower := strings.ToLower(k)
-		for _, v := range req.Header[k] {
-			b = cborText(cborText(b, lower), v)
+	b = cborText(b, httpVersion(rh.Protocol()))
+	// The headers' text goes to scratch first, lower-cased, to be sorted.
+	scratch := make([]byte, 0, len(rh.RawHeaders()))
+	for k, v := range rh.AllInOrder() {
+		if len(k) == 4 && strings.EqualFold(string(k), "host") {
+			continue // first, from rh.Host
 		}
+		start := len(scratch)
+		for _, c := range k {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			scratch = append(scratch, c)
+		}
+		mid := len(scratch)
+		scratch = append(scratch, v...)
+		f := headerField{start, mid, len(scratch)}
+		i := len(headers)
+		headers = append(headers, f)
+		for i > 0 && bytes.Compare(scratch[headers[i-1].start:headers[i-1].mid], scratch[start:mid]) > 0 {
+			headers[i] = headers[i-1]
+			i--
+		}
+		headers[i] = f
+	}
+	b = cborHead(cborText(b, "headers"), 4, uint64(2*(len(headers)+1)))
+	b = cborBytesAsText(cborText(b, "host"), rh.Host())
+	for _, f := range headers {
+		b = cborBytesAsText(cborBytesAsText(b, scratch[f.start:f.mid]), scratch[f.mid:f.end])
 	}
 	b = append(cborHead(cborText(b, "body"), 2, uint64(len(body))), body...)
-	addr, portText, _ := net.SplitHostPort(req.RemoteAddr)
-	port, _ := strconv.Atoi(portText)
+	var addr string
+	var port int
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		addr, port = host.ClientIP(ctx), a.Port
+	}
 	b = cborText(cborText(b, "remoteAddress"), addr)
 	b = cborHead(cborText(b, "remotePort"), 0, uint64(port))
 	b = cborHead(cborText(b, "server"), 0, uint64(server))
 	return b
+}
+
+// headerField is a header in encodeHTTPRequest's scratch: the name is
+// [start:mid], the value [mid:end].
+type headerField struct{ start, mid, end int }
+
+// httpVersion is "1.1" for "HTTP/1.1".
+func httpVersion(proto []byte) string {
+	switch string(proto) {
+	case "HTTP/1.1":
+		return "1.1"
+	case "HTTP/1.0":
+		return "1.0"
+	}
+	v, _ := strings.CutPrefix(string(proto), "HTTP/")
+	return v
 }
 
 func cborHead(b []byte, major byte, n uint64) []byte {
@@ -419,6 +432,14 @@ func cborHead(b []byte, major byte, n uint64) []byte {
 		return binary.BigEndian.AppendUint32(append(b, major|26), uint32(n))
 	}
 	return binary.BigEndian.AppendUint64(append(b, major|27), n)
+}
+
+// cborBytesAsText is cborText for bytes fasthttp owns (no string made).
+func cborBytesAsText(b, s []byte) []byte {
+	if !utf8.Valid(s) {
+		return cborText(b, string(s))
+	}
+	return append(cborHead(b, 3, uint64(len(s))), s...)
 }
 
 func cborText(b []byte, s string) []byte {

@@ -1,8 +1,14 @@
 package wasm
 
 import (
+	"bufio"
+	"net"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/valyala/fasthttp"
 )
 
 func TestDecodeHTTPResponse(t *testing.T) {
@@ -41,4 +47,35 @@ func FuzzDecodeHTTPResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		decodeHTTPResponse(data)
 	})
+}
+
+// The request as the guest reads it: header names lower-case, host
+// first, then by name, a repeated one in the order sent.
+func TestEncodeHTTPRequest(t *testing.T) {
+	var req fasthttp.Request
+	req.Header.DisableNormalizing()
+	raw := "POST /p?q=1 HTTP/1.1\r\nZ-Last: z\r\nX-Dup: 1\r\nHost: example\r\nA-First: 1\r\nx-dup: 2\r\nContent-Length: 4\r\n\r\nbody"
+	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+		t.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5555}, nil)
+	var got struct {
+		Method        string   `cbor:"method"`
+		URL           string   `cbor:"url"`
+		HTTPVersion   string   `cbor:"httpVersion"`
+		Headers       []string `cbor:"headers"`
+		Body          []byte   `cbor:"body"`
+		RemoteAddress string   `cbor:"remoteAddress"`
+		RemotePort    int      `cbor:"remotePort"`
+		Server        int      `cbor:"server"`
+	}
+	if err := cbor.Unmarshal(encodeHTTPRequest(3, &ctx), &got); err != nil {
+		t.Fatal(err)
+	}
+	wantHeaders := []string{"host", "example", "a-first", "1", "content-length", "4", "x-dup", "1", "x-dup", "2", "z-last", "z"}
+	if got.Method != "POST" || got.URL != "/p?q=1" || got.HTTPVersion != "1.1" || string(got.Body) != "body" ||
+		got.RemoteAddress != "127.0.0.1" || got.RemotePort != 5555 || got.Server != 3 || !slices.Equal(got.Headers, wantHeaders) {
+		t.Errorf("%+v", got)
+	}
 }

@@ -343,3 +343,98 @@ func TestHTTPExampleCUpToDate(t *testing.T) {
 		t.Errorf("examples/http-wasm-c/worker.wasm is not what build.sh makes of worker.c: run examples/http-wasm-c/build.sh")
 	}
 }
+
+// What goes over the wire: pipelined requests answered in order on one
+// connection, HEAD without a body, no Content-Type the guest did not set,
+// a head over 16 KiB refused with 431, and a client that leaves before
+// its asynchronous answer does not disturb the others.
+func TestHTTPGuestWire(t *testing.T) {
+	s := start(t, httpGuest(t), withEnv("PORT=0"))
+	s.expectReady()
+	url, _ := s.listening()
+	addr := strings.TrimPrefix(url, "http://")
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	readHead := func(br *bufio.Reader) (string, map[string]string) {
+		t.Helper()
+		status, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("status line: %v", err)
+		}
+		h := map[string]string{}
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("headers: %v", err)
+			}
+			line = strings.TrimRight(line, "\r\n")
+			if line == "" {
+				return strings.TrimSpace(status), h
+			}
+			k, v, _ := strings.Cut(line, ":")
+			h[strings.ToLower(k)] = strings.TrimSpace(v)
+		}
+	}
+	readBody := func(br *bufio.Reader, h map[string]string) string {
+		t.Helper()
+		n, err := strconv.Atoi(h["content-length"])
+		if err != nil {
+			t.Fatalf("content-length %q", h["content-length"])
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	c, br := dial()
+	fmt.Fprintf(c, "GET /status HTTP/1.1\r\nhost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\nX-Up: A\r\n\r\nabcHEAD /big HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+	status, h := readHead(br)
+	if body := readBody(br, h); status != "HTTP/1.1 418 I'm a teapot" || body != "teapot" || h["x-tea"] != "pot" {
+		t.Errorf("first: %s %v %q", status, h, body)
+	}
+	if _, ok := h["content-type"]; ok {
+		t.Errorf("a Content-Type the guest did not set: %v", h)
+	}
+	status, h = readHead(br)
+	want := "POST /echo HTTP/1.1\ncontent-length: 3\nx-up: A\nbody: abc\nworker: 7\n"
+	if body := readBody(br, h); status != "HTTP/1.1 200 OK" || body != want {
+		t.Errorf("second: %s %q, want %q", status, body, want)
+	}
+	status, h = readHead(br) // HEAD: the length of what GET would send, no body
+	if status != "HTTP/1.1 200 OK" || h["content-length"] != strconv.Itoa(1<<20) {
+		t.Errorf("HEAD: %s %v", status, h)
+	}
+	status, h = readHead(br)
+	if body := readBody(br, h); status != "HTTP/1.1 418 I'm a teapot" || body != "teapot" {
+		t.Errorf("after HEAD: %s %q", status, body)
+	}
+
+	c, br = dial()
+	fmt.Fprintf(c, "GET /status HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("b", 17<<10))
+	if status, _ := readHead(br); status != "HTTP/1.1 431 Request Header Fields Too Large" {
+		t.Errorf("a head over the limit: %s", status)
+	}
+
+	// Several clients leave before their answers (from a timer); the
+	// worker forgets those requests and serves on.
+	for range 3 {
+		c, _ := dial()
+		fmt.Fprintf(c, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.Close()
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	if res, body := httpDo(t, &http.Client{Transport: tr}, "GET", url+"/later", ""); res.StatusCode != 200 || body != "later" {
+		t.Errorf("later: %d %q", res.StatusCode, body)
+	}
+	s.disconnect()
+	s.exit(0)
+}

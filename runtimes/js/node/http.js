@@ -1,6 +1,7 @@
-// node:http for isowasm: servers backed by Go's net/http (runtimes/js/http.go).
-// Go parses each request, keeps connections alive and frames the response
-// (Content-Length or chunked); this module gives the script Node's objects:
+// node:http for isowasm: servers backed by Go (runtimes/js/http.go, on
+// fasthttp). Go parses each request, keeps connections alive and frames the
+// response (Content-Length, or chunked for a response written before its
+// end without one); this module gives the script Node's objects:
 // http.Server (a net.Server, so a cluster worker's servers are shared and
 // reported to the primary), IncomingMessage (a readable: 'data'/'end',
 // pause/resume, setEncoding, pipe, async iteration) and ServerResponse
@@ -97,13 +98,25 @@ function checkName (name) {
     }
 }
 
+// Header values seen valid: a response's values mostly repeat from one
+// request to the next, and goja's regular expressions are slow.
+const validValues = new Set();
+
 function checkValue (name, value) {
     if (value === undefined) {
         throw errors.coded(TypeError, 'ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "${value}" for header "${name}"`);
     }
 
+    if (validValues.has(value)) {
+        return;
+    }
+
     if (badValueRe.test(String(value))) {
         throw errors.coded(TypeError, 'ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+    }
+
+    if (typeof value === 'string' && validValues.size < 1000) {
+        validValues.add(value);
     }
 }
 
@@ -652,7 +665,11 @@ function IncomingMessage (id, method, url, httpVersion, rawHeaders, remote, hasB
     this._id = id;
     this._remote = remote;
     this._server = server;
-    this._body = hasBody ? body() : null;
+
+    if (hasBody) {
+        this._body = body();
+    }
+
     this._raw = rawHeaders;
     this.method = method;
     this.url = url;
@@ -667,6 +684,7 @@ Object.defineProperty(IncomingMessage.prototype, 'constructor', {
 });
 Object.setPrototypeOf(IncomingMessage, EventEmitter);
 Object.assign(IncomingMessage.prototype, {
+    _body: null, // the body's state, when there is one
     _encoding: null,
     _endEmitted: false,
     _flowing: null,
@@ -681,6 +699,12 @@ Object.assign(IncomingMessage.prototype, {
     upgrade: false
 });
 
+// ServerResponse._st bits.
+const kHeadersSent = 1,
+    kSent = 2, // the head went to Go
+    kEnded = 4,
+    kFinished = 8;
+
 class ServerResponseMethods extends EventEmitter {
     get socket () {
         return this.req.socket;
@@ -691,7 +715,7 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     get writable () {
-        return !this.writableEnded && !this.destroyed;
+        return (this._st & kEnded) === 0 && !this.destroyed;
     }
 
     get finished () {
@@ -699,7 +723,7 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     setHeader (name, value) {
-        if (this.headersSent) {
+        if ((this._st & kHeadersSent) !== 0) {
             throw headersSentError('set');
         }
 
@@ -717,7 +741,7 @@ class ServerResponseMethods extends EventEmitter {
         if (this._headers === null) {
             this._headers = Object.create(null);
 
-            const flat = this._flat;
+            const flat = typeof this._flat === 'string' ? splitHead(this._flat) : this._flat;
 
             if (flat !== null) {
                 this._flat = null;
@@ -742,7 +766,7 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     appendHeader (name, value) {
-        if (this.headersSent) {
+        if ((this._st & kHeadersSent) !== 0) {
             throw headersSentError('append');
         }
 
@@ -802,7 +826,7 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     removeHeader (name) {
-        if (this.headersSent) {
+        if ((this._st & kHeadersSent) !== 0) {
             throw headersSentError('remove');
         }
 
@@ -812,7 +836,7 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     writeHead (statusCode, reason, headers) {
-        if (this.headersSent) {
+        if ((this._st & kHeadersSent) !== 0) {
             throw headersSentError('write');
         }
 
@@ -843,12 +867,15 @@ class ServerResponseMethods extends EventEmitter {
             }
         } else if (headers) {
             if (this._headers === null && this._flat === null) {
-                // The common case: the head goes out as given, without
-                // building the by-name store.
-                const flat = [];
+                // The common case: the head goes out as given, as the
+                // string Go reads, without building the by-name store.
+                const names = Object.keys(headers);
 
-                for (const name in headers) {
-                    const value = headers[name];
+                let head = '';
+
+                for (let n = 0; n < names.length; n += 1) {
+                    const name = names[n],
+                        value = headers[name];
 
                     if (value === undefined) {
                         continue;
@@ -857,16 +884,18 @@ class ServerResponseMethods extends EventEmitter {
                     lowerName(name);
                     checkValue(name, value);
 
-                    if (Array.isArray(value)) {
+                    if (typeof value === 'string') {
+                        head += name + '\n' + value + '\n';
+                    } else if (Array.isArray(value)) {
                         for (let i = 0; i < value.length; i += 1) {
-                            flat.push(name, String(value[i]));
+                            head += name + '\n' + String(value[i]) + '\n';
                         }
                     } else {
-                        flat.push(name, typeof value === 'string' ? value : String(value));
+                        head += name + '\n' + String(value) + '\n';
                     }
                 }
 
-                this._flat = flat;
+                this._flat = head;
             } else {
                 for (const name of Object.keys(headers)) {
                     if (headers[name] !== undefined) {
@@ -876,12 +905,12 @@ class ServerResponseMethods extends EventEmitter {
             }
         }
 
-        this.headersSent = true;
+        this._st |= kHeadersSent;
         return this;
     }
 
     flushHeaders () {
-        if (!this._sent) {
+        if ((this._st & kSent) === 0) {
             this._send(undefined, false);
         }
     }
@@ -906,6 +935,10 @@ class ServerResponseMethods extends EventEmitter {
 
     // _head is the head for Go: "name\nvalue\n…".
     _head () {
+        if (this._headers === null && typeof this._flat === 'string') {
+            return this._flat;
+        }
+
         const flat = this._flatHeaders();
 
         let head = '';
@@ -919,7 +952,7 @@ class ServerResponseMethods extends EventEmitter {
 
     _flatHeaders () {
         if (this._headers === null) {
-            return this._flat === null ? [] : this._flat;
+            return this._flat === null ? [] : typeof this._flat === 'string' ? splitHead(this._flat) : this._flat;
         }
 
         const flat = [],
@@ -943,8 +976,8 @@ class ServerResponseMethods extends EventEmitter {
     }
 
     _send (chunk, end) {
-        if (this._sent) {
-            native.httpRespond(this._id, undefined, undefined, chunk, end);
+        if ((this._st & kSent) !== 0) {
+            native.httpRespond(this.req._id, undefined, undefined, chunk, end);
             return;
         }
 
@@ -952,9 +985,8 @@ class ServerResponseMethods extends EventEmitter {
             throw errors.coded(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${this.statusCode}`);
         }
 
-        this._sent = true;
-        this.headersSent = true;
-        native.httpRespond(this._id, this.statusCode, this._head(), chunk, end);
+        this._st |= kSent | kHeadersSent;
+        native.httpRespond(this.req._id, this.statusCode, this._head(), chunk, end);
     }
 
     write (chunk, encoding, callback) {
@@ -963,7 +995,7 @@ class ServerResponseMethods extends EventEmitter {
             encoding = undefined;
         }
 
-        if (this.writableEnded) {
+        if ((this._st & kEnded) !== 0) {
             const error = errors.coded(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end');
 
             process.nextTick(() => {
@@ -998,7 +1030,7 @@ class ServerResponseMethods extends EventEmitter {
             encoding = undefined;
         }
 
-        if (this.writableEnded) {
+        if ((this._st & kEnded) !== 0) {
             if (typeof callback === 'function') {
                 process.nextTick(callback);
             }
@@ -1006,14 +1038,14 @@ class ServerResponseMethods extends EventEmitter {
             return this;
         }
 
-        this.writableEnded = true;
+        this._st |= kEnded;
         this._send(chunk === undefined || chunk === null ? undefined : toChunk(chunk, encoding), true);
 
         const events = this._events;
 
         if (typeof callback === 'function' || events !== undefined && (events.finish !== undefined || events.close !== undefined)) {
             process.nextTick(() => {
-                this.writableFinished = true;
+                this._st |= kFinished;
 
                 if (typeof callback === 'function') {
                     callback();
@@ -1023,7 +1055,7 @@ class ServerResponseMethods extends EventEmitter {
                 this.emit('close');
             });
         } else {
-            this.writableFinished = true;
+            this._st |= kFinished;
         }
 
         return this;
@@ -1033,9 +1065,9 @@ class ServerResponseMethods extends EventEmitter {
         if (!this.destroyed) {
             this.destroyed = true;
 
-            if (!this.writableEnded) {
-                this.writableEnded = true;
-                native.httpDestroy(this._id);
+            if ((this._st & kEnded) === 0) {
+                this._st |= kEnded;
+                native.httpDestroy(this.req._id);
             }
 
             process.nextTick(() => {
@@ -1051,8 +1083,9 @@ class ServerResponseMethods extends EventEmitter {
     }
 }
 
-function ServerResponse (req, id) {
-    this._id = id;
+// The id is req._id; headersSent, writableEnded and writableFinished are
+// bits of _st (Node's are getters too): fewer own properties to make.
+function ServerResponse (req) {
     this.req = req;
     req._res = this;
 }
@@ -1065,18 +1098,48 @@ Object.defineProperty(ServerResponse.prototype, 'constructor', {
 });
 Object.setPrototypeOf(ServerResponse, EventEmitter);
 Object.assign(ServerResponse.prototype, {
-    _flat: null, // the head as writeHead got it: name, value, name, value…
+    _flat: null, // the head as writeHead got it: "name\nvalue\n…", or name, value, name, value…
     _headers: null,
-    _sent: false, // the head went to Go
+    _st: 0, // kHeadersSent | kSent | kEnded | kFinished
     chunkedEncoding: false,
     destroyed: false,
-    headersSent: false,
     sendDate: true,
     statusCode: 200,
-    statusMessage: undefined,
-    writableEnded: false,
-    writableFinished: false
+    statusMessage: undefined
 });
+
+for (const [name, bit] of [
+    [
+        'headersSent',
+        kHeadersSent
+    ],
+    [
+        'writableEnded',
+        kEnded
+    ],
+    [
+        'writableFinished',
+        kFinished
+    ]
+]) {
+    Object.defineProperty(ServerResponse.prototype, name, {
+        configurable: true,
+        get () {
+            return (this._st & bit) !== 0;
+        },
+        set (value) {
+            this._st = value ? this._st | bit : this._st & ~bit;
+        }
+    });
+}
+
+// splitHead reads a head string back as name, value, name, value….
+function splitHead (head) {
+    const flat = head.split('\n');
+
+    flat.pop();
+    return flat;
+}
 
 // lowerName checks a header name and returns it lower-cased; names seen
 // before are not checked again.
@@ -1117,7 +1180,8 @@ function toChunk (chunk, encoding) {
     ], chunk);
 }
 
-const servers = new Map();
+const servers = new Map(),
+    functionCall = Function.prototype.call;
 
 native.httpSetHooks({
     aborted (res) {
@@ -1128,27 +1192,31 @@ native.httpSetHooks({
             process.nextTick(() => res.emit('close'));
         }
 
-        native.runTicks();
+        native.httpTicks();
     },
     body (res, chunk) {
         const paused = res.req._push(chunk === null ? null : Buffer.from(chunk));
 
-        native.runTicks();
+        native.httpTicks();
         return paused;
     },
     request (serverId, id, method, url, httpVersion, rawHeaders, remote, hasBody) {
         const server = servers.get(serverId),
             req = new IncomingMessage(id, method, url, httpVersion, rawHeaders, remote, hasBody, server),
-            res = new ServerResponse(req, id);
+            res = new ServerResponse(req);
 
         if (server !== undefined) {
             const listener = server._events === undefined ? undefined : server._events.request;
 
             if (typeof listener === 'function') {
-                Reflect.apply(listener, server, [
-                    req,
-                    res
-                ]);
+                if (listener.call === functionCall) {
+                    listener.call(server, req, res);
+                } else {
+                    Reflect.apply(listener, server, [
+                        req,
+                        res
+                    ]);
+                }
             } else {
                 server.emit('request', req, res);
             }
@@ -1157,7 +1225,7 @@ native.httpSetHooks({
             res.end();
         }
 
-        native.runTicks();
+        native.httpTicks();
         return res;
     }
 });
@@ -1185,7 +1253,7 @@ class Server extends net.Server {
     }
 
     _listenNative (host, port, path, exclusive) {
-        const result = native.httpListen(host, port, path, exclusive, this.keepAliveTimeout | 0, this.headersTimeout | 0);
+        const result = native.httpListen(host, port, path, exclusive, this.keepAliveTimeout | 0, this.headersTimeout | 0, this.requestTimeout | 0);
 
         servers.set(result.id, this);
         this.once('close', () => servers.delete(result.id));
