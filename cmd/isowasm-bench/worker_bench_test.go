@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -78,10 +79,26 @@ func BenchmarkJSWorker(b *testing.B) {
 	}
 }
 
+// cpuTime is the CPU time this process has used (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process's CPU time per op since start (both ends of
+// the channel, the collector included): steadier than ns/op when other
+// work shares the machine.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
 func benchmarkJSWorker(b *testing.B, script string) {
 	ping, _ := frame.Marshal(map[string]any{"type": "ping", "n": 1})
 	b.Run("ping", func(b *testing.B) {
 		r, w := startJSWorker(b, script)
+		cpu := cpuTime()
+		defer func() { reportCPU(b, cpu) }()
 		for b.Loop() {
 			if err := w.Write(frame.Message(ping)); err != nil {
 				b.Fatal(err)
@@ -115,6 +132,7 @@ func benchmarkJSWorker(b *testing.B, script string) {
 			}
 			readErr <- nil
 		}()
+		cpu := cpuTime()
 		for b.Loop() {
 			inFlight <- struct{}{}
 			if err := w.Write(frame.Message(ping)); err != nil {
@@ -125,5 +143,6 @@ func benchmarkJSWorker(b *testing.B, script string) {
 		if err := <-readErr; err != nil {
 			b.Fatal(err)
 		}
+		reportCPU(b, cpu)
 	})
 }

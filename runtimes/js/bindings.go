@@ -51,13 +51,15 @@ func (r *runtime) bindings() *goja.Object {
 			exit:              get("exit"),
 			describe:          get("describe"),
 			message:           get("message"),
+			messages:          get("messages"),
 			disconnectRequest: get("disconnectRequest"),
 			channelClosed:     get("channelClosed"),
 			signal:            get("signal"),
 		}
 		return goja.Undefined()
 	})
-	set("tickQueued", func() { r.ticks = true })
+	set("tickQueued", func(goja.FunctionCall) goja.Value { r.ticks = true; return goja.Undefined() })
+	set("loadModule", func(spec string, require goja.Value) goja.Value { return r.loadModule(spec, require) })
 	set("v8Error", func(v goja.Value) { r.v8Error(v) })
 	// jsonParse parses JSON text keeping lone surrogates; undefined when
 	// the text is not JSON (JSON.parse then reports it).
@@ -157,7 +159,9 @@ func (r *runtime) bindings() *goja.Object {
 	if r.cfg.Channel != nil {
 		set("workerId", r.cfg.Channel.WorkerID())
 	}
-	set("connected", func() bool { return r.connected })
+	// A FunctionCall signature: goja calls it without reflection (it runs
+	// for every message sent).
+	set("connected", func(goja.FunctionCall) goja.Value { return vm.ToValue(r.connected) })
 	set("send", func(call goja.FunctionCall) goja.Value {
 		return vm.ToValue(r.send(call.Argument(0).String(), call.Argument(1)))
 	})
@@ -178,6 +182,24 @@ func (r *runtime) bindings() *goja.Object {
 		}
 		return vm.ToValue(r.queue(payload, call.Argument(1)))
 	})
+	// sendSettled is sendValue for isotropic-cluster's ClusterWorker.send
+	// (node/process.js's sendPromise, after process.send's checks): the
+	// promise of the write, settled from Go on the loop once it is written,
+	// as process.send's callback would settle it; on a failed write
+	// onError(error, message, reject) rejects it.
+	set("sendSettled", func(call goja.FunctionCall) goja.Value {
+		message, onError := call.Argument(0), call.Argument(1)
+		payload, ok, err := r.valueToCBOR(message)
+		if err != nil {
+			panic(vm.NewGoError(err))
+		}
+		if !ok {
+			panic(vm.NewGoError(fmt.Errorf("%w: unexpected 'u' at 0", errPayload)))
+		}
+		p, resolve, reject := vm.NewPromise()
+		r.queueSettled(payload, resolve, reject, message, onError)
+		return vm.ToValue(p)
+	})
 	set("disconnect", func(voluntary bool) bool {
 		if !r.connected {
 			return false
@@ -197,7 +219,8 @@ func (r *runtime) bindings() *goja.Object {
 	set("tmpdir", func() string { return strings.TrimSuffix(os.TempDir(), "/") })
 	set("homedir", func() string { h, _ := os.UserHomeDir(); return h })
 	set("cpuCount", goruntime.NumCPU())
-	set("osRelease", osRelease())
+	// Read when asked (os.release()), not at every start: a file read.
+	set("osRelease", func(goja.FunctionCall) goja.Value { return vm.ToValue(osRelease()) })
 	set("memInfo", memInfo)
 	set("loadavg", loadavg)
 	set("systemUptime", systemUptime)
@@ -224,11 +247,15 @@ func (r *runtime) send(text string, cb goja.Value) bool {
 // queue queues a message payload for the sender; cb(err) runs on the loop
 // once written (the write holds the loop until then).
 func (r *runtime) queue(payload []byte, cb goja.Value) bool {
+	if _, ok := goja.AssertFunction(cb); !ok {
+		// Nothing to call back: the write need not come back to the loop
+		// (the open channel keeps the loop alive, and its end flushes the
+		// queue).
+		r.out.enqueue(sendOp{payload: payload})
+		return true
+	}
 	r.loop.pending++
 	r.out.enqueue(sendOp{payload: payload, onLoop: func(err error) {
-		if _, ok := goja.AssertFunction(cb); !ok {
-			return
-		}
 		var arg goja.Value = goja.Null()
 		if err != nil {
 			arg = r.channelError(err)
@@ -236,6 +263,32 @@ func (r *runtime) queue(payload []byte, cb goja.Value) bool {
 		r.call(r.hooks.callback, cb, goja.Undefined(), r.vm.NewArray(arg))
 	}})
 	return true
+}
+
+// queueSettled queues a message payload whose write settles a promise on
+// the loop, as a macrotask of its own: resolved with undefined once
+// written, or handed to onError(error, message, reject).
+func (r *runtime) queueSettled(payload []byte, resolve, reject func(any) error, message, onError goja.Value) {
+	r.loop.pending++
+	r.out.enqueue(sendOp{payload: payload, onLoop: func(err error) {
+		if r.loop.stopped {
+			return
+		}
+		if err == nil {
+			// Settling from outside JS runs the promise jobs it queues
+			// (goja drains them when the outermost call returns).
+			r.handle(resolve(goja.Undefined()))
+			r.drain()
+			return
+		}
+		fail := r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+			if err := reject(call.Argument(0)); err != nil {
+				panic(err)
+			}
+			return goja.Undefined()
+		})
+		r.call(r.hooks.callback, onError, goja.Undefined(), r.vm.NewArray(r.channelError(err), message, fail))
+	}})
 }
 
 // channelError is the JS error a failed send reports.

@@ -60,6 +60,8 @@ var nodeModules = map[string]string{
 	"isowasm:globals":      "node/globals.js",
 	"isowasm:inspect":      "node/inspect.js",
 	"isowasm:errors":       "node/errors.js",
+	// node:cluster's primary half, loaded by node/cluster.js.
+	"isowasm:cluster-primary": "node/cluster-primary.js",
 }
 
 // primaryModules are the imports that make a script a cluster primary.
@@ -108,7 +110,7 @@ func builtinFile(spec string) string {
 // cache key, so a new isowasm never reuses an old bundle.
 var runtimeKey = sync.OnceValue(func() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "isowasm-bundle-v3\x00esbuild v0.28.2\x00")
+	fmt.Fprintf(h, "isowasm-bundle-v4\x00esbuild v0.28.2\x00")
 	_ = fs.WalkDir(sources, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -329,6 +331,9 @@ func build(abs string) (*bundle, error) {
 					return api.OnLoadResult{}, err
 				}
 				text := string(data)
+				if lazyModules[args.Path] {
+					text = lazyStub(args.Path, text)
+				}
 				return api.OnLoadResult{Contents: &text, Loader: api.LoaderJS, ResolveDir: "/"}, nil
 			})
 			pb.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "file"}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
@@ -378,7 +383,7 @@ func build(abs string) (*bundle, error) {
 	if len(res.OutputFiles) != 1 {
 		return nil, fmt.Errorf("js: bundling %s: %d outputs", abs, len(res.OutputFiles))
 	}
-	b := &bundle{Code: instrumentCatches(wrap(string(res.OutputFiles[0].Contents))), ESM: entryIsESM(res.Metafile, abs), Primary: primary}
+	b := &bundle{Code: slimSourceMap(instrumentCatches(wrap(string(res.OutputFiles[0].Contents)))), ESM: entryIsESM(res.Metafile, abs), Primary: primary}
 	for p, h := range inputs {
 		b.Inputs = append(b.Inputs, input{Path: p, Hash: h})
 	}

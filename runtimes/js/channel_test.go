@@ -31,7 +31,27 @@ func startWorker(t *testing.T, dir, entry string) (*fakePrimary, <-chan result) 
 // startWorkerEnv is startWorker with an environment and arguments.
 func startWorkerEnv(t *testing.T, dir, entry string, env []string, args ...string) (*fakePrimary, <-chan result) {
 	t.Helper()
+	p, ch := newFakePrimary(t, 0)
+	done := make(chan result, 1)
+	go func() {
+		var stdout, stderr syncBuffer
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		code, err := Run(ctx, Config{
+			Script: filepath.Join(dir, entry), Args: args, Env: env, Stdout: &stdout, Stderr: &stderr,
+			Channel: ch, CacheDir: filepath.Join(dir, ".cache"),
+		})
+		done <- result{stdout: stdout.String(), stderr: stderr.String(), code: code, err: err}
+	}()
+	return p, done
+}
+
+// newFakePrimary connects a worker channel (frames up to maxFrame bytes; 0:
+// the default) to a fake primary, which has read the worker's hello.
+func newFakePrimary(t *testing.T, maxFrame int) (*fakePrimary, *host.Channel) {
+	t.Helper()
 	pc, wc := net.Pipe()
+	t.Cleanup(func() { pc.Close() })
 	p := &fakePrimary{t: t, conn: pc, w: frame.NewWriter(pc, 0), frames: make(chan frame.Frame, 256)}
 	go func() {
 		defer close(p.frames)
@@ -44,26 +64,14 @@ func startWorkerEnv(t *testing.T, dir, entry string, env []string, args ...strin
 			p.frames <- f
 		}
 	}()
-	ch, err := host.New(host.Config{WorkerID: 1, Cookie: "c"}, wc, "js")
+	ch, err := host.New(host.Config{WorkerID: 1, Cookie: "c", MaxFrameSize: maxFrame}, wc, "js")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f := p.next(); f.Type != frame.TypeHello {
 		t.Fatalf("first frame %s, want hello", f.Type)
 	}
-	done := make(chan result, 1)
-	go func() {
-		var stdout, stderr syncBuffer
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		code, err := Run(ctx, Config{
-			Script: filepath.Join(dir, entry), Args: args, Env: env, Stdout: &stdout, Stderr: &stderr,
-			Channel: ch, CacheDir: filepath.Join(dir, ".cache"),
-		})
-		done <- result{stdout: stdout.String(), stderr: stderr.String(), code: code, err: err}
-	}()
-	t.Cleanup(func() { pc.Close() })
-	return p, done
+	return p, ch
 }
 
 // next waits for the next frame from the worker.

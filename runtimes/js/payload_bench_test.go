@@ -3,6 +3,7 @@ package js
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dop251/goja"
 )
@@ -45,6 +46,15 @@ func BenchmarkEncode(b *testing.B) {
 		parse, _ := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
 		stringify, _ := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("stringify"))
 		v, _ := parse(goja.Undefined(), vm.ToValue(text))
+		b.Run(name+"/direct", func(b *testing.B) {
+			r := newRuntime(Config{}, time.Now())
+			v, _ := r.vm.RunString("(" + text + ")")
+			for b.Loop() {
+				if _, _, err := r.valueToCBOR(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				s, err := stringify(goja.Undefined(), v)

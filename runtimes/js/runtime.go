@@ -48,6 +48,8 @@ type runtime struct {
 
 	typeErrorProto *goja.Object // TypeError.prototype, for v8Error
 
+	lazy map[string]*goja.Object // lazy built-ins' module objects, by spec (lazy.go)
+
 	stringify goja.Callable // goja's JSON.stringify, as the runtime was made
 	inbox     inbox         // messages from the primary not yet on the loop
 }
@@ -63,7 +65,8 @@ type hooks struct {
 	beforeExit        goja.Callable
 	exit              goja.Callable // (code) emits 'exit' once, returns the final code
 	describe          goja.Callable // (err) → text to print for a fatal error
-	message           goja.Callable // (value)
+	message           goja.Callable // (value): one message from the primary
+	messages          goja.Callable // (values): several, in order
 	disconnectRequest goja.Callable
 	channelClosed     goja.Callable
 	signal            goja.Callable // (name, number) → true when a listener took it
@@ -424,9 +427,11 @@ func (r *runtime) exit(code int) {
 // channelHandler posts what the primary sends to the loop. Messages that
 // arrive while the loop has not yet taken the previous ones join them: one
 // post and one wake-up for all the frames the reader hands over meanwhile,
-// delivered in order, each as a macrotask of its own (ticks and promise
-// jobs drain between two). Anything else the reader posts (a disconnect
-// request, the close, a heartbeat) seals the batch, so nothing overtakes.
+// delivered in order in one macrotask, as Node delivers the messages of one
+// read of its channel: each is emitted on a nextTick of its own (ticks a
+// handler queues run after the batch's later messages, promise jobs after
+// all of them). Anything else the reader posts (a disconnect request, the
+// close, a heartbeat) seals the batch, so nothing overtakes.
 type channelHandler struct{ r *runtime }
 
 // inbox is the batch of messages posted to the loop and not yet taken.
@@ -453,9 +458,7 @@ func (h channelHandler) Message(payload []byte) {
 		}
 		payloads := *b
 		in.mu.Unlock()
-		for _, p := range payloads {
-			h.deliver(p)
-		}
+		h.deliver(payloads)
 	})
 }
 
@@ -468,16 +471,39 @@ func (h channelHandler) seal() {
 	in.mu.Unlock()
 }
 
-func (h channelHandler) deliver(payload []byte) {
-	if h.r.loop.stopped {
+// deliver hands a batch of messages to the script in one call: one
+// message as it is, more as an array (the hooks queue their ticks).
+func (h channelHandler) deliver(payloads [][]byte) {
+	r := h.r
+	if r.loop.stopped {
 		return
 	}
-	v, err := cborToValue(h.r.vm, payload)
-	if err != nil {
-		fmt.Fprintf(h.r.cfg.Stderr, "isowasm: worker %d: dropping a message from the primary: %v\n", h.r.cfg.Channel.WorkerID(), err)
-		return
+	var (
+		one  goja.Value
+		many []any
+	)
+	for _, p := range payloads {
+		v, err := cborToValue(r.vm, p)
+		if err != nil {
+			fmt.Fprintf(r.cfg.Stderr, "isowasm: worker %d: dropping a message from the primary: %v\n", r.cfg.Channel.WorkerID(), err)
+			continue
+		}
+		switch {
+		case one == nil:
+			one = v
+		case many == nil:
+			many = make([]any, 0, len(payloads))
+			many = append(many, one, v)
+		default:
+			many = append(many, v)
+		}
 	}
-	h.r.call(h.r.hooks.message, v)
+	switch {
+	case many != nil:
+		r.call(r.hooks.messages, r.vm.NewArray(many...))
+	case one != nil:
+		r.call(r.hooks.message, one)
+	}
 }
 
 func (h channelHandler) DisconnectRequest() {

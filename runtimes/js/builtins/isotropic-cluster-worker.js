@@ -35,12 +35,43 @@ const captureResolvers = (resolve, reject) => {
     capturedReject = reject;
 };
 
+// Under isowasm, the host's own way to send with a promise (node/process.js sendPromise),
+// used while process.send is the host's; absent under Node.
+// eslint-disable-next-line no-undef
+const host = typeof __isowasm === 'object' && __isowasm !== null && typeof __isowasm.sendPromise === 'function' ? __isowasm : undefined;
+
+// What a failed send rejects with.
+const rejectSend = (error, message, reject) => {
+    reject(_Error({
+        details: {
+            message
+        },
+        error,
+        message: 'Error sending message to primary'
+    }));
+};
+
 const _ClusterWorker = _make(_Initializable, {
     // As `new Promise((resolve, reject) => {_process.send(message, callback)})`, without the
     // executor closure: the executor is shared, and a throw from send rejects as it would.
+    // Under isowasm the host makes and settles the promise itself (no callback per message).
     send ({
         message
     }) {
+        if (host !== undefined && _process.send === host.processSend) {
+            let sent;
+
+            try {
+                sent = host.sendPromise(message, rejectSend);
+            } catch (error) {
+                return Promise.reject(error);
+            }
+
+            if (sent !== undefined) {
+                return sent;
+            }
+        }
+
         const promise = new Promise(captureResolvers),
             resolve = capturedResolve,
             reject = capturedReject;

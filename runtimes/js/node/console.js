@@ -2,10 +2,11 @@
 // log/info/debug to stdout and warn/error/trace to stderr.
 
 const native = __isowasm;
-const {
-    formatWithOptions,
-    inspect
-} = require('isowasm:inspect');
+
+// isowasm:inspect is compiled on first use (runtimes/js/lazy.go): not at
+// start unless something prints.
+const formatWithOptions = (...args) => require('isowasm:inspect').formatWithOptions(...args),
+    inspect = (...args) => require('isowasm:inspect').inspect(...args);
 
 const counts = new Map(),
     timers = new Map();

@@ -66,12 +66,30 @@ function channelClosed () {
     return coded(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed');
 }
 
+// checkMessage throws what Node's ChildProcess _send throws for a message it
+// cannot send (both ends of the channel check alike).
+function checkMessage (message) {
+    if (message === undefined) {
+        throw missingArgs('message');
+    }
+
+    if (typeof message !== 'string' && typeof message !== 'object' && typeof message !== 'number' && typeof message !== 'boolean') {
+        throw invalidArgType('message', [
+            'string',
+            'object',
+            'number',
+            'boolean'
+        ], message);
+    }
+}
+
 function outOfRange (name, range, value) {
     return coded(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${value}`);
 }
 
 module.exports = {
     channelClosed,
+    checkMessage,
     coded,
     invalidArgType,
     missingArgs,

@@ -5,16 +5,9 @@ const process = require('node:process');
 const console = require('node:console');
 const timers = require('node:timers');
 const {
-    Buffer
-} = require('node:buffer');
-const {
     URL,
     URLSearchParams
 } = require('node:url');
-const {
-    TextDecoder,
-    TextEncoder
-} = require('node:util');
 
 require('node:cluster');
 
@@ -27,10 +20,31 @@ const define = (name, value) => {
     });
 };
 
+// A global whose module loads on first use, as Node defines Buffer,
+// TextEncoder, TextDecoder and crypto: an accessor until assigned, and the
+// module (lazy.go) compiled only when the getter first runs.
+const defineLazy = (name, load, enumerable) => {
+    Object.defineProperty(globalThis, name, {
+        configurable: true,
+        enumerable,
+        get () {
+            return load();
+        },
+        set (value) {
+            Object.defineProperty(globalThis, name, {
+                configurable: true,
+                enumerable,
+                value,
+                writable: true
+            });
+        }
+    });
+};
+
 define('global', globalThis);
 define('process', process);
 define('console', console);
-define('Buffer', Buffer);
+defineLazy('Buffer', () => require('node:buffer').Buffer, false);
 
 for (const name of [
     'setTimeout',
@@ -50,8 +64,8 @@ if (typeof globalThis.URL === 'undefined') {
 }
 
 if (typeof globalThis.TextEncoder === 'undefined') {
-    define('TextEncoder', TextEncoder);
-    define('TextDecoder', TextDecoder);
+    defineLazy('TextEncoder', () => require('node:util').TextEncoder, false);
+    defineLazy('TextDecoder', () => require('node:util').TextDecoder, false);
 }
 
 if (typeof globalThis.structuredClone === 'undefined') {
@@ -100,7 +114,7 @@ for (const [
 }
 
 if (typeof globalThis.crypto === 'undefined') {
-    define('crypto', require('node:crypto').webcrypto);
+    defineLazy('crypto', () => require('node:crypto').webcrypto, true);
 }
 
 if (typeof globalThis.performance === 'undefined') {

@@ -32,7 +32,7 @@ const os = {
     loadavg: () => native.loadavg(),
     networkInterfaces: () => ({}),
     platform: () => native.platform,
-    release: () => native.osRelease,
+    release: () => native.osRelease(),
     tmpdir: () => native.tmpdir(),
     totalmem: () => native.memInfo()[0],
     type: () => native.platform === 'linux' ? 'Linux' : native.platform === 'darwin' ? 'Darwin' : native.platform,

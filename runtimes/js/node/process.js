@@ -3,11 +3,16 @@
 
 const native = __isowasm;
 const EventEmitter = require('node:events');
-const {
-    cleanStack,
-    inspect
-} = require('isowasm:inspect');
 const errors = require('isowasm:errors');
+
+// isowasm:inspect is compiled on first use (runtimes/js/lazy.go).
+function cleanStack (stack) {
+    return require('isowasm:inspect').cleanStack(stack);
+}
+
+function inspect (value) {
+    return require('isowasm:inspect').inspect(value);
+}
 
 const process = new EventEmitter();
 
@@ -39,6 +44,49 @@ function nextTick (callback, ...args) {
     if (tickQueue.length - tickHead === 1) {
         native.tickQueued();
     }
+}
+
+function deliverMessage (value) {
+    channel.message(value);
+}
+
+// process.emit('message', message, undefined) while emit is
+// EventEmitter's: the same listeners, called the same way, without the
+// rest arguments (a listener's own call is used only when it is
+// Function.prototype.call, so Reflect.apply's behaviour is kept).
+const stockEmit = EventEmitter.prototype.emit,
+    functionCall = Function.prototype.call;
+
+function callListener (listener, target, message) {
+    if (listener.call === functionCall) {
+        listener.call(target, message, undefined);
+    } else {
+        Reflect.apply(listener, target, [
+            message,
+            undefined
+        ]);
+    }
+}
+
+function emitMessage (target, message) {
+    const events = target._events,
+        handler = events === undefined ? undefined : events.message;
+
+    if (handler === undefined) {
+        return false;
+    }
+
+    if (typeof handler === 'function') {
+        callListener(handler, target, message);
+    } else {
+        const listeners = native.copyListeners(handler);
+
+        for (let index = 0; index < listeners.length; index += 1) {
+            callListener(listeners[index], target, message);
+        }
+    }
+
+    return true;
 }
 
 function runTicks () {
@@ -123,8 +171,44 @@ native.setHooks({
         timers.fireTimer(timer);
         runTicks();
     },
+    // Node's channel.onread: each message of one read is emitted on a
+    // nextTick of its own, then the ticks they queue, then promise jobs.
+    // The tick queue is empty here (every macrotask drains it), so the
+    // messages are emitted in a row, and what their handlers queue runs
+    // after the last, as it would behind their ticks. A throw leaves the
+    // messages not yet emitted at the head of the queue, where their ticks
+    // would be.
     message (value) {
         channel.message(value);
+        runTicks();
+    },
+    messages (values) {
+        let index = 0;
+
+        try {
+            for (; index < values.length; index += 1) {
+                channel.message(values[index]);
+            }
+        } finally {
+            if (index < values.length - 1) {
+                const rest = [];
+
+                for (let next = index + 1; next < values.length; next += 1) {
+                    rest.push({
+                        args: [
+                            values[next]
+                        ],
+                        callback: deliverMessage
+                    });
+                }
+
+                tickQueue = rest.concat(tickQueue.slice(tickHead));
+                tickHead = 0;
+                native.tickQueued();
+            }
+        }
+
+        runTicks();
     },
     rejection (reason, promise) {
         if (process.listenerCount('unhandledRejection') > 0) {
@@ -612,18 +696,7 @@ if (native.hasChannel) {
         }
 
         // As Node's ChildProcess _send: checked only on a connected channel.
-        if (message === undefined) {
-            throw errors.missingArgs('message');
-        }
-
-        if (typeof message !== 'string' && typeof message !== 'object' && typeof message !== 'number' && typeof message !== 'boolean') {
-            throw errors.invalidArgType('message', [
-                'string',
-                'object',
-                'number',
-                'boolean'
-            ], message);
-        }
+        errors.checkMessage(message);
 
         // Node's internal messages are never delivered.
         if (message !== null && typeof message === 'object' && typeof message.cmd === 'string' && message.cmd.startsWith('NODE_')) {
@@ -637,6 +710,30 @@ if (native.hasChannel) {
         // Encoded in Go straight from the value, as JSON.stringify then
         // JSON.parse would give it (runtimes/js/payload.go valueToCBOR).
         return native.sendValue(message, typeof callback === 'function' ? callback : undefined);
+    };
+
+    // For isotropic-cluster's ClusterWorker.send while process.send is
+    // this one: process.send(message, callback) with the callback's promise
+    // made and settled by the host (no closure per message). A message
+    // process.send would not simply encode and queue (not an object, an
+    // internal one, a closed channel) gives undefined: the caller takes
+    // the general way, which runs everything as process.send does.
+    native.processSend = process.send;
+    native.sendPromise = function sendPromise (message, onError) {
+        if (message === null || typeof message !== 'object' || !native.connected()) {
+            return undefined;
+        }
+
+        if (typeof message.cmd === 'string' && message.cmd.startsWith('NODE_')) {
+            // As process.send: never delivered, the callback on a tick.
+            return new Promise(resolve => {
+                process.nextTick(() => {
+                    resolve();
+                });
+            });
+        }
+
+        return native.sendSettled(message, onError);
     };
 
     process._disconnect = voluntary => {
@@ -662,7 +759,11 @@ if (native.hasChannel) {
     };
 
     channel.message = message => {
-        process.emit('message', message, undefined);
+        if (process.emit === stockEmit) {
+            emitMessage(process, message);
+        } else {
+            process.emit('message', message, undefined);
+        }
     };
     channel.closed = () => {
         process.nextTick(() => {
