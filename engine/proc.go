@@ -23,11 +23,16 @@ func (p *Primary) startProcess(w *Worker) (*process.Process, error) {
 		Message: func(payload []byte) error {
 			// Decoded here, off the loop; a payload the shared mode refuses
 			// breaks the protocol.
-			var v any
-			if err := frame.Unmarshal(payload, &v); err != nil {
+			v, err := frame.Value(payload)
+			if err != nil {
 				return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
 			}
-			p.post(func() { p.onMessage(w, v, payload) })
+			// One closure per message: the hottest post there is.
+			p.exec.Post(func() {
+				if !p.closed.Load() {
+					p.onMessage(w, v, payload)
+				}
+			})
 			return nil
 		},
 		Listening: func(l frame.Listening) { p.post(func() { p.onListening(w, &l) }) },

@@ -59,9 +59,19 @@ func (w *Worker) Send(message any) *Delivery {
 		d.settle(fmt.Errorf("engine: encoding a message for worker %d: %w", w.id, err))
 		return d
 	}
-	w.write(payload, d.settle)
+	if !w.connected || w.proc == nil {
+		d.settle(ErrChannelClosed)
+		return d
+	}
+	w.proc.SendTo(payload, (*channelSettler)(d))
 	return d
 }
+
+// channelSettler settles a Delivery of one destination with the channel's
+// result (Send's, without a closure per message).
+type channelSettler Delivery
+
+func (s *channelSettler) Settle(err error) { (*Delivery)(s).settle(channelErr(err)) }
 
 // write queues a message for the worker's channel; done gets the result on
 // the writer goroutine (or at once).

@@ -68,6 +68,16 @@ func (pr *Process) Send(payload []byte, done func(error)) {
 	pr.out.push(outItem{f: frame.Message(payload), done: done, counted: true})
 }
 
+// Settler receives the result of a message queued with SendTo, as Send's
+// done does.
+type Settler interface{ Settle(err error) }
+
+// SendTo is Send with the result going to s: a caller that already has an
+// object for the result needs no closure per message.
+func (pr *Process) SendTo(payload []byte, s Settler) {
+	pr.out.push(outItem{f: frame.Message(payload), settler: s, counted: true})
+}
+
 // Disconnect asks the process to close its servers and then its channel
 // (a TypeDisconnect frame, queued after what was sent before). Handlers'
 // Disconnect follows when the process has closed it.
@@ -278,9 +288,7 @@ func (pr *Process) write() {
 			if it.counted {
 				pr.out.written()
 			}
-			if it.done != nil {
-				it.done(err)
-			}
+			it.finish(err)
 		}
 		clear(frames)
 		pr.out.recycle(items)
@@ -374,7 +382,18 @@ type outbox struct {
 type outItem struct {
 	f       frame.Frame
 	done    func(error) // called on the writer goroutine
+	settler Settler     // or this
 	counted bool        // a message: counts against max
+}
+
+// finish reports the item's result to whoever waits for it.
+func (it *outItem) finish(err error) {
+	switch {
+	case it.done != nil:
+		it.done(err)
+	case it.settler != nil:
+		it.settler.Settle(err)
+	}
 }
 
 func newOutbox(max int) *outbox { return &outbox{wake: make(chan struct{}, 1), max: max} }
@@ -390,9 +409,7 @@ func (o *outbox) push(it outItem) {
 	}
 	if err != nil {
 		o.mu.Unlock()
-		if it.done != nil {
-			it.done(err)
-		}
+		it.finish(err)
 		return
 	}
 	if it.counted {

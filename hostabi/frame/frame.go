@@ -168,6 +168,16 @@ func Unmarshal(data []byte, v any) error {
 	return decMode.Unmarshal(data, v)
 }
 
+// Value decodes a message payload as Unmarshal into an `any` does.
+func Value(data []byte) (any, error) {
+	if v, ok := fastUnmarshal(data); ok {
+		return v, nil
+	}
+	var v any
+	err := decMode.Unmarshal(data, &v)
+	return v, err
+}
+
 // Valid reports whether data is one well-formed CBOR item within the limits.
 func Valid(data []byte) error { return decMode.Wellformed(data) }
 

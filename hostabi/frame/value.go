@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // The fast paths of Marshal and Unmarshal: messages with JSON semantics
@@ -92,6 +93,12 @@ func (d *fastDecoder) value(depth int) (any, bool) {
 		}
 		return -1 - int64(arg), true
 	case 3:
+		if arg <= internMax && arg <= uint64(len(d.data)-d.off) {
+			// A short text value: shared, and already in an interface.
+			e := intern(d.data[d.off : d.off+int(arg)])
+			d.off += int(arg)
+			return e.v, true
+		}
 		s, ok := d.text(arg)
 		return s, ok
 	case 4:
@@ -148,9 +155,44 @@ func (d *fastDecoder) text(n uint64) (string, bool) {
 	if n > uint64(len(d.data)-d.off) {
 		return "", false
 	}
-	s := string(d.data[d.off : d.off+int(n)])
+	b := d.data[d.off : d.off+int(n)]
 	d.off += int(n)
-	return s, true
+	if len(b) <= internMax {
+		return intern(b).s, true
+	}
+	return string(b), true
+}
+
+// Short texts (map keys above all: every message repeats its own) are
+// shared through a small cache instead of being allocated each time: a
+// slot per hash, the last text seen there. Strings are immutable, so
+// handing the same one to many messages is safe.
+const (
+	internMax   = 24
+	internSlots = 1024
+)
+
+// interned is a cached text, as a string and as an interface value.
+type interned struct {
+	s string
+	v any
+}
+
+var internCache [internSlots]atomic.Pointer[interned]
+
+func intern(b []byte) *interned {
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &internCache[h%internSlots]
+	if e := slot.Load(); e != nil && e.s == string(b) {
+		return e
+	}
+	s := string(b)
+	e := &interned{s: s, v: s}
+	slot.Store(e)
+	return e
 }
 
 // halfToFloat64 widens an IEEE 754 half-precision value.

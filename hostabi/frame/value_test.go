@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -157,4 +158,36 @@ func FuzzFastMarshal(f *testing.F) {
 			t.Fatalf("%#v: fast %x, general %x (%v)", v, got, want, err)
 		}
 	})
+}
+
+// TestFastUnmarshalAllocs: a typical small message costs its map and no
+// more (short texts, keys and values, come from the intern cache; small
+// integers need no box).
+func TestFastUnmarshalAllocs(t *testing.T) {
+	data := []byte{0xa2, 0x61, 'n', 0x05, 0x64, 't', 'y', 'p', 'e', 0x64, 'p', 'o', 'n', 'g'}
+	if _, err := Value(data); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := Value(data); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations to decode a small message, want at most 2 (the map)", allocs)
+	}
+}
+
+func TestIntern(t *testing.T) {
+	a, b := intern([]byte("type")), intern([]byte("type"))
+	if a != b || a.s != "type" || a.v != any("type") {
+		t.Errorf("intern(type) = %+v then %+v", a, b)
+	}
+	// Texts sharing a slot replace each other and stay correct.
+	for i := range 5000 {
+		s := strconv.Itoa(i)
+		if got := intern([]byte(s)); got.s != s || got.v != any(s) {
+			t.Fatalf("intern(%q) = %+v", s, got)
+		}
+	}
 }
