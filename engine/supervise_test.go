@@ -371,12 +371,12 @@ func TestNoLeakAcrossReplacements(t *testing.T) {
 		t.Fatal(err)
 	}
 	fdsAfter := openFDs(t)
+	// Goroutines that posted their last event may still be returning, and
+	// the spawner's, locked to its thread, waits for that thread to be
+	// scheduled to end: nothing signals either, so poll, for a while.
 	gAfter := runtime.NumGoroutine()
-	for range 100 { // goroutines that posted their last event may still be returning
-		if gAfter <= gBefore {
-			break
-		}
-		runtime.Gosched()
+	for deadline := time.Now().Add(5 * time.Second); gAfter > gBefore && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 		gAfter = runtime.NumGoroutine()
 	}
 	t.Logf("%d workers replaced %d times: fds %d → %d, goroutines %d → %d", n, forks-n, fdsBefore, fdsAfter, gBefore, gAfter)
@@ -384,7 +384,8 @@ func TestNoLeakAcrossReplacements(t *testing.T) {
 		t.Errorf("descriptors: %d before, %d after", fdsBefore, fdsAfter)
 	}
 	if gAfter > gBefore {
-		t.Errorf("goroutines: %d before, %d after", gBefore, gAfter)
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d before, %d after:\n%s", gBefore, gAfter, buf[:runtime.Stack(buf, true)])
 	}
 }
 
