@@ -57,9 +57,9 @@ func readAll(t *testing.T, data []byte) []int {
 
 func TestCork(t *testing.T) {
 	tests := []struct {
-		name      string
-		sizes     []int // text lengths written while corked
-		early     bool  // whether anything reaches the stream before Flush
+		name  string
+		sizes []int // text lengths written while corked
+		early bool  // whether anything reaches the stream before Flush
 	}{
 		{"small frames are held", []int{1, 10, 100, 1000}, false},
 		{"a large body goes out at once, after what is held", []int{1, 20 << 10, 2}, true},
