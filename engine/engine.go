@@ -82,19 +82,20 @@ func TuneProcess(getenv func(string) string) {
 	}
 }
 
-// PrimaryGCPercent is the GOGC a primary process is best run with. A primary keeps little, a few
-// megabytes, and allocates a little for every message (the decoded value,
-// its event): with Go's default of 100 the collector ran every few
-// thousand messages and took a quarter of the primary's CPU under load.
+// PrimaryGCPercent is the GOGC a primary process is best run with. A
+// primary keeps little, a few megabytes, and allocates a little for every
+// message (the decoded value, its event): with Go's default of 100 the
+// collector ran every few thousand messages and took a quarter of the
+// primary's CPU under load.
 const PrimaryGCPercent = 400
 
 // PrimaryProcs is the GOMAXPROCS a primary process is best run with on a
-// machine of cpus cores: a quarter of the cores, at
-// least one. The workers are what needs the cores; the primary's state
-// lives on one loop, and with a P per core its reader, loop and writer
-// goroutines were woken on other threads for every message. On 2 cores one
-// P measured 1.8x the round trips/s of sequential pings with a compiled
-// worker and 1.7x the pipelined messages/s.
+// machine of cpus cores: a quarter of the cores, at least one. The workers
+// are what needs the cores; the primary's state lives on one loop, and with
+// a P per core its reader, loop and writer goroutines were woken on other
+// threads for every message. On 2 cores one P measured 1.8x the round
+// trips/s of sequential pings with a compiled worker and 1.7x the
+// pipelined messages/s.
 func PrimaryProcs(cpus int) int { return max(1, cpus/4) }
 
 // Config says how a Primary starts its workers. Its zero value is the
