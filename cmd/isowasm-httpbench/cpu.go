@@ -17,17 +17,7 @@ const clockTick = 10 * time.Millisecond
 func cpuTime(pids []int) time.Duration {
 	var total time.Duration
 	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		// The fields after the command name (which may hold spaces):
-		// state ppid … utime (14th field) stime (15th).
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
+		f := statFields("/proc/" + strconv.Itoa(pid) + "/stat")
 		if len(f) < 13 {
 			continue
 		}
@@ -43,15 +33,7 @@ func children(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []int
 	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
+		f := statFields(path)
 		if len(f) < 2 {
 			continue
 		}
@@ -61,4 +43,19 @@ func children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// statFields reads a /proc/PID/stat file and returns its fields after the
+// command name (which may hold spaces): state, ppid, … utime is f[11] and
+// stime f[12]. nil when the process is gone.
+func statFields(path string) [][]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return bytes.Fields(b[i+1:])
 }

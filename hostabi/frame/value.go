@@ -227,7 +227,7 @@ func fastMarshal(dst []byte, v any, depth int) ([]byte, bool) {
 		}
 		return append(dst, 0xf4), true
 	case string:
-		return append(appendHead(dst, 3, uint64(len(x))), x...), true
+		return append(AppendHead(dst, 3, uint64(len(x))), x...), true
 	case int:
 		return appendInt(dst, int64(x)), true
 	case int64:
@@ -235,16 +235,16 @@ func fastMarshal(dst []byte, v any, depth int) ([]byte, bool) {
 	case int32:
 		return appendInt(dst, int64(x)), true
 	case uint64:
-		return appendHead(dst, 0, x), true
+		return AppendHead(dst, 0, x), true
 	case uint32:
-		return appendHead(dst, 0, uint64(x)), true
+		return AppendHead(dst, 0, uint64(x)), true
 	case float64:
 		return appendFloat(dst, x), true
 	case []any:
 		if depth >= fastDepth {
 			return dst, false
 		}
-		dst = appendHead(dst, 4, uint64(len(x)))
+		dst = AppendHead(dst, 4, uint64(len(x)))
 		for _, e := range x {
 			var ok bool
 			if dst, ok = fastMarshal(dst, e, depth+1); !ok {
@@ -256,7 +256,7 @@ func fastMarshal(dst []byte, v any, depth int) ([]byte, bool) {
 		if depth >= fastDepth {
 			return dst, false
 		}
-		dst = appendHead(dst, 5, uint64(len(x)))
+		dst = AppendHead(dst, 5, uint64(len(x)))
 		var small [16]string
 		keys := small[:0]
 		for k := range x {
@@ -271,7 +271,7 @@ func fastMarshal(dst []byte, v any, depth int) ([]byte, bool) {
 			return strings.Compare(a, b)
 		})
 		for _, k := range keys {
-			dst = append(appendHead(dst, 3, uint64(len(k))), k...)
+			dst = append(AppendHead(dst, 3, uint64(len(k))), k...)
 			var ok bool
 			if dst, ok = fastMarshal(dst, x[k], depth+1); !ok {
 				return dst, false
@@ -282,7 +282,10 @@ func fastMarshal(dst []byte, v any, depth int) ([]byte, bool) {
 	return dst, false
 }
 
-func appendHead(dst []byte, major byte, n uint64) []byte {
+// AppendHead appends the head of a CBOR item: its major type (0-7) and
+// argument n (a length, a count or the integer itself) in the shortest form.
+// Encoders that write CBOR by hand (runtimes/js, runtimes/wasm) use it.
+func AppendHead(dst []byte, major byte, n uint64) []byte {
 	m := major << 5
 	switch {
 	case n < 24:
@@ -299,9 +302,9 @@ func appendHead(dst []byte, major byte, n uint64) []byte {
 
 func appendInt(dst []byte, n int64) []byte {
 	if n >= 0 {
-		return appendHead(dst, 0, uint64(n))
+		return AppendHead(dst, 0, uint64(n))
 	}
-	return appendHead(dst, 1, uint64(-1-n))
+	return AppendHead(dst, 1, uint64(-1-n))
 }
 
 // appendFloat writes f in the shortest of half, single and double

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -418,4 +419,17 @@ func WatchClient(ctx *fasthttp.RequestCtx) (gone <-chan struct{}, stop func()) {
 			_ = c.Conn.SetReadDeadline(time.Time{})
 		})
 	}
+}
+
+// HTTPVersion is Node's req.httpVersion for a request line's protocol:
+// "1.1" for "HTTP/1.1".
+func HTTPVersion(proto []byte) string {
+	switch string(proto) {
+	case "HTTP/1.1":
+		return "1.1"
+	case "HTTP/1.0":
+		return "1.0"
+	}
+	v, _ := strings.CutPrefix(string(proto), "HTTP/")
+	return v
 }

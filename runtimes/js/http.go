@@ -501,7 +501,7 @@ func (h *httpHost) deliver(ex *exchange) {
 	h.exchanges[ex.id] = ex
 	res, err := h.hooks.request(goja.Undefined(),
 		vm.ToValue(ex.s.id), vm.ToValue(ex.id), vm.ToValue(string(rh.Method())), vm.ToValue(string(rh.RequestURI())),
-		vm.ToValue(httpVersion(rh.Protocol())), vm.ToValue(rawHeaders(rh)), vm.ToValue(hostpkg.ClientAddr(ex.ctx)), vm.ToValue(ex.hasBody))
+		vm.ToValue(hostpkg.HTTPVersion(rh.Protocol())), vm.ToValue(rawHeaders(rh)), vm.ToValue(hostpkg.ClientAddr(ex.ctx)), vm.ToValue(ex.hasBody))
 	if err == nil {
 		ex.res = res
 	}
@@ -510,18 +510,6 @@ func (h *httpHost) deliver(ex *exchange) {
 	}
 	r.handle(err)
 	r.drain()
-}
-
-// httpVersion is "1.1" for "HTTP/1.1".
-func httpVersion(proto []byte) string {
-	switch string(proto) {
-	case "HTTP/1.1":
-		return "1.1"
-	case "HTTP/1.0":
-		return "1.0"
-	}
-	v, _ := strings.CutPrefix(string(proto), "HTTP/")
-	return v
 }
 
 // rawHeaders is the request's headers as "Name\nvalue\n…", as they came

@@ -138,7 +138,7 @@ func (t *transcoder) container(depth int, major byte, end byte) error {
 			break
 		}
 	}
-	head := appendHead(nil, major, uint64(n))
+	head := frame.AppendHead(nil, major, uint64(n))
 	if len(head) == 1 {
 		t.out[at] = head[0]
 		return nil
@@ -148,21 +148,6 @@ func (t *transcoder) container(depth int, major byte, end byte) error {
 	copy(t.out[at+len(head):], t.out[at+1:len(t.out)-extra])
 	copy(t.out[at:], head)
 	return nil
-}
-
-func appendHead(dst []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(dst, m|byte(n))
-	case n <= math.MaxUint8:
-		return append(dst, m|24, byte(n))
-	case n <= math.MaxUint16:
-		return append(dst, m|25, byte(n>>8), byte(n))
-	case n <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, m|27), n)
 }
 
 // str writes a JSON string as CBOR text; \uD800-style escapes of lone
@@ -175,7 +160,7 @@ func (t *transcoder) str() error {
 		t.i++
 	}
 	if t.i < len(t.s) && t.s[t.i] == '"' {
-		t.out = appendHead(t.out, 3, uint64(t.i-start))
+		t.out = frame.AppendHead(t.out, 3, uint64(t.i-start))
 		t.out = append(t.out, t.s[start:t.i]...)
 		t.i++
 		return nil
@@ -232,7 +217,7 @@ func (t *transcoder) str() error {
 			return fmt.Errorf("%w: bad escape at %d", errPayload, t.i)
 		}
 	}
-	t.out = appendHead(t.out, 3, uint64(len(buf)))
+	t.out = frame.AppendHead(t.out, 3, uint64(len(buf)))
 	t.out = append(t.out, buf...)
 	return nil
 }
@@ -297,9 +282,9 @@ func (t *transcoder) number() error {
 
 func appendInt(b []byte, v int64) []byte {
 	if v >= 0 {
-		return appendHead(b, 0, uint64(v))
+		return frame.AppendHead(b, 0, uint64(v))
 	}
-	return appendHead(b, 1, uint64(-(v + 1)))
+	return frame.AppendHead(b, 1, uint64(-(v + 1)))
 }
 
 func appendFloat(b []byte, f float64) []byte {
@@ -996,7 +981,7 @@ func appendNumber(b []byte, f float64) []byte {
 func appendJSText(b []byte, s goja.String) []byte {
 	str := s.String()
 	if !strings.Contains(str, "\ufffd") {
-		b = appendHead(b, 3, uint64(len(str)))
+		b = frame.AppendHead(b, 3, uint64(len(str)))
 		return append(b, str...)
 	}
 	// A U+FFFD may stand for a lone surrogate: use the UTF-16 units.
@@ -1013,7 +998,7 @@ func appendJSText(b []byte, s goja.String) []byte {
 		}
 		buf = appendWTF8(buf, c)
 	}
-	b = appendHead(b, 3, uint64(len(buf)))
+	b = frame.AppendHead(b, 3, uint64(len(buf)))
 	return append(b, buf...)
 }
 
@@ -1060,7 +1045,7 @@ func (e *valueEncoder) object(o *goja.Object, depth int) bool {
 	}
 	for _, k := range keys {
 		mark := len(e.out)
-		e.out = appendHead(e.out, 3, uint64(len(k)))
+		e.out = frame.AppendHead(e.out, 3, uint64(len(k)))
 		e.out = append(e.out, k...)
 		if e.str(jsKey{name: k}, o.Get(k), depth+1) {
 			n++
@@ -1103,7 +1088,7 @@ func (e *valueEncoder) exactKeys(o *goja.Object, depth int) int {
 // byte was reserved, widening it when needed.
 func (e *valueEncoder) patchHead(at int, major byte, n int) {
 	var tmp [9]byte
-	head := appendHead(tmp[:0], major, uint64(n))
+	head := frame.AppendHead(tmp[:0], major, uint64(n))
 	if len(head) == 1 {
 		e.out[at] = head[0]
 		return

@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -357,11 +356,11 @@ func encodeHTTPRequest(server int32, ctx *fasthttp.RequestCtx) []byte {
 	headers := fields[:0]
 	n := 160 + len(uri) + len(body) + len(rh.RawHeaders())
 	b := make([]byte, 0, n)
-	b = cborHead(b, 5, 8)
+	b = frame.AppendHead(b, 5, 8)
 	b = cborBytesAsText(cborText(b, "method"), rh.Method())
 	b = cborBytesAsText(cborText(b, "url"), uri)
 	b = cborText(b, "httpVersion")
-	b = cborText(b, httpVersion(rh.Protocol()))
+	b = cborText(b, host.HTTPVersion(rh.Protocol()))
 	// The headers' text goes to scratch first, lower-cased, to be sorted.
 	scratch := make([]byte, 0, len(rh.RawHeaders()))
 	for k, v := range rh.AllInOrder() {
@@ -386,20 +385,20 @@ func encodeHTTPRequest(server int32, ctx *fasthttp.RequestCtx) []byte {
 		}
 		headers[i] = f
 	}
-	b = cborHead(cborText(b, "headers"), 4, uint64(2*(len(headers)+1)))
+	b = frame.AppendHead(cborText(b, "headers"), 4, uint64(2*(len(headers)+1)))
 	b = cborBytesAsText(cborText(b, "host"), rh.Host())
 	for _, f := range headers {
 		b = cborBytesAsText(cborBytesAsText(b, scratch[f.start:f.mid]), scratch[f.mid:f.end])
 	}
-	b = append(cborHead(cborText(b, "body"), 2, uint64(len(body))), body...)
+	b = append(frame.AppendHead(cborText(b, "body"), 2, uint64(len(body))), body...)
 	var addr string
 	var port int
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
 		addr, port = host.ClientIP(ctx), a.Port
 	}
 	b = cborText(cborText(b, "remoteAddress"), addr)
-	b = cborHead(cborText(b, "remotePort"), 0, uint64(port))
-	b = cborHead(cborText(b, "server"), 0, uint64(server))
+	b = frame.AppendHead(cborText(b, "remotePort"), 0, uint64(port))
+	b = frame.AppendHead(cborText(b, "server"), 0, uint64(server))
 	return b
 }
 
@@ -407,46 +406,19 @@ func encodeHTTPRequest(server int32, ctx *fasthttp.RequestCtx) []byte {
 // [start:mid], the value [mid:end].
 type headerField struct{ start, mid, end int }
 
-// httpVersion is "1.1" for "HTTP/1.1".
-func httpVersion(proto []byte) string {
-	switch string(proto) {
-	case "HTTP/1.1":
-		return "1.1"
-	case "HTTP/1.0":
-		return "1.0"
-	}
-	v, _ := strings.CutPrefix(string(proto), "HTTP/")
-	return v
-}
-
-func cborHead(b []byte, major byte, n uint64) []byte {
-	major <<= 5
-	switch {
-	case n < 24:
-		return append(b, major|byte(n))
-	case n <= 0xff:
-		return append(b, major|24, byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, major|25), uint16(n))
-	case n <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(b, major|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, major|27), n)
-}
-
 // cborBytesAsText is cborText for bytes fasthttp owns (no string made).
 func cborBytesAsText(b, s []byte) []byte {
 	if !utf8.Valid(s) {
 		return cborText(b, string(s))
 	}
-	return append(cborHead(b, 3, uint64(len(s))), s...)
+	return append(frame.AppendHead(b, 3, uint64(len(s))), s...)
 }
 
 func cborText(b []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return append(cborHead(b, 3, uint64(len(s))), s...)
+	return append(frame.AppendHead(b, 3, uint64(len(s))), s...)
 }
 
 // decodeHTTPResponse reads the guest's response: a CBOR map with status

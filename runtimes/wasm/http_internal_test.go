@@ -9,17 +9,19 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/isowasm/isowasm/hostabi/frame"
 )
 
 func TestDecodeHTTPResponse(t *testing.T) {
 	// {"status": 404, "headers": {"X-A": ["1", "2"], "Y": "z"}, "body": "nope", "extra": [1, {"k": h'00'}]}
-	enc := cborHead(nil, 5, 4)
-	enc = cborHead(cborText(enc, "status"), 0, 404)
-	enc = cborHead(cborText(enc, "headers"), 5, 2)
-	enc = cborText(cborText(cborHead(cborText(enc, "X-A"), 4, 2), "1"), "2")
+	enc := frame.AppendHead(nil, 5, 4)
+	enc = frame.AppendHead(cborText(enc, "status"), 0, 404)
+	enc = frame.AppendHead(cborText(enc, "headers"), 5, 2)
+	enc = cborText(cborText(frame.AppendHead(cborText(enc, "X-A"), 4, 2), "1"), "2")
 	enc = cborText(cborText(enc, "Y"), "z")
 	enc = cborText(cborText(enc, "body"), "nope")
-	enc = append(cborHead(cborHead(cborText(enc, "extra"), 4, 2), 0, 1), 0xa1, 0x61, 'k', 0x41, 0x00)
+	enc = append(frame.AppendHead(frame.AppendHead(cborText(enc, "extra"), 4, 2), 0, 1), 0xa1, 0x61, 'k', 0x41, 0x00)
 	r, err := decodeHTTPResponse(enc)
 	if err != nil {
 		t.Fatal(err)
@@ -30,10 +32,10 @@ func TestDecodeHTTPResponse(t *testing.T) {
 	for _, bad := range [][]byte{
 		{0x80},             // not a map
 		{0xa1, 0x01, 0x02}, // a key that is not text
-		cborHead(cborText([]byte{0xa1}, "status"), 0, 42),                                 // status out of range
-		cborText(cborText([]byte{0xa1}, "headers"), "x"),                                  // headers of the wrong type
-		cborText(cborText(cborHead(cborText([]byte{0xa1}, "headers"), 4, 2), "a b"), "v"), // a bad name
-		{0xa1, 0x64, 'b', 'o', 'd', 'y'},                                                  // truncated
+		frame.AppendHead(cborText([]byte{0xa1}, "status"), 0, 42),                                 // status out of range
+		cborText(cborText([]byte{0xa1}, "headers"), "x"),                                          // headers of the wrong type
+		cborText(cborText(frame.AppendHead(cborText([]byte{0xa1}, "headers"), 4, 2), "a b"), "v"), // a bad name
+		{0xa1, 0x64, 'b', 'o', 'd', 'y'},                                                          // truncated
 	} {
 		if _, err := decodeHTTPResponse(bad); err == nil {
 			t.Errorf("%x decoded", bad)
@@ -43,7 +45,7 @@ func TestDecodeHTTPResponse(t *testing.T) {
 
 func FuzzDecodeHTTPResponse(f *testing.F) {
 	f.Add([]byte{0xa1, 0x64, 'b', 'o', 'd', 'y', 0x41, 'x'})
-	f.Add(cborHead(cborText(cborHead(nil, 5, 1), "status"), 0, 200))
+	f.Add(frame.AppendHead(cborText(frame.AppendHead(nil, 5, 1), "status"), 0, 200))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		decodeHTTPResponse(data)
 	})
