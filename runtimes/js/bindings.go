@@ -98,7 +98,6 @@ func (r *runtime) bindings() *goja.Object {
 	set("immediate", func(obj goja.Value, ref bool) int64 { return r.loop.addImmediate(obj, ref) })
 	set("timerCancel", func(key int64) { r.loop.cancel(key) })
 	set("timerRef", func(key int64, ref bool) { r.loop.setRef(key, ref) })
-	set("loopNow", func() int64 { return r.loop.now })
 
 	// Process.
 	set("exit", func(code int) { r.exit(code) })
