@@ -49,6 +49,7 @@ func (r *runtime) bindings() *goja.Object {
 			rejection:         get("rejection"),
 			beforeExit:        get("beforeExit"),
 			exit:              get("exit"),
+			fatalExit:         get("fatalExit"),
 			describe:          get("describe"),
 			message:           get("message"),
 			messages:          get("messages"),
@@ -82,12 +83,7 @@ func (r *runtime) bindings() *goja.Object {
 			}
 		}
 	})
-	set("fatal", func(v goja.Value) { r.fatal(v, nil) })
-	set("uncaught", func(v goja.Value) {
-		if res, err := r.hooks.uncaught(goja.Undefined(), v, vm.ToValue("uncaughtException")); err != nil || !res.ToBoolean() {
-			r.fatal(v, nil)
-		}
-	})
+	set("uncaught", func(v goja.Value) { r.uncaught(v, nil, "uncaughtException") })
 
 	// Output.
 	set("writeOut", func(s string) { io.WriteString(r.cfg.Stdout, s) })
