@@ -39,8 +39,9 @@ type runtime struct {
 	exiting    bool // process.exit was called
 	rejections []*goja.Promise
 
-	connected bool // the channel as JS sees it (process.connected)
-	out       *sender
+	connected  bool // the channel as JS sees it (process.connected)
+	channelRef bool // the channel keeps the loop alive (process.channel.ref)
+	out        *sender
 
 	listeners   map[int]*listener // node:net servers
 	listenerSeq int
@@ -76,7 +77,7 @@ type hooks struct {
 }
 
 func newRuntime(cfg Config, start time.Time) *runtime {
-	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), listeners: map[int]*listener{}, children: map[int]*child{}}
+	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), channelRef: true, listeners: map[int]*listener{}, children: map[int]*child{}}
 	r.vm.SetPromiseRejectionTracker(r.trackRejection)
 	r.vm.SetMaxCallStackSize(maxCallDepth)
 	r.rangeError = r.vm.Get("RangeError").ToObject(r.vm)
@@ -228,7 +229,7 @@ func (r *runtime) turn(mainPromise **goja.Promise) {
 
 func (r *runtime) alive() bool {
 	l := r.loop
-	return l.refs > 0 || l.pending > 0 || r.connected || l.hasPosted() || r.listening() || r.childrenAlive()
+	return l.refs > 0 || l.pending > 0 || r.connected && r.channelRef || l.hasPosted() || r.listening() || r.childrenAlive()
 }
 
 func (r *runtime) scriptPath() string {
@@ -633,12 +634,15 @@ type sendOp struct {
 	payload    []byte
 	listening  *frame.Listening
 	disconnect bool
-	voluntary  bool
+	leaving    bool        // the exited-after-disconnect frame (Channel.Leaving)
 	result     func(error) // called on the sender goroutine
 	// onLoop, for a message, is called on the loop with the write's
 	// result; the op holds the loop (loop.pending) until then.
 	onLoop func(error)
 }
+
+// control reports whether op is a frame other than a message.
+func (op *sendOp) control() bool { return op.disconnect || op.leaving || op.listening != nil }
 
 func newSender(ch *host.Channel, l *loop) *sender {
 	s := &sender{ch: ch, loop: l, done: make(chan struct{})}
@@ -685,11 +689,14 @@ func (s *sender) run() {
 		s.mu.Unlock()
 		for i := 0; i < len(batch); {
 			op := batch[i]
-			if op.disconnect || op.listening != nil {
+			if op.control() {
 				var err error
-				if op.disconnect {
-					err = s.ch.Disconnect(op.voluntary)
-				} else {
+				switch {
+				case op.disconnect:
+					err = s.ch.Disconnect(false)
+				case op.leaving:
+					err = s.ch.Leaving()
+				default:
 					err = s.ch.Listening(*op.listening)
 				}
 				if op.result != nil {
@@ -699,7 +706,7 @@ func (s *sender) run() {
 				continue
 			}
 			j := i
-			for j < len(batch) && !batch[j].disconnect && batch[j].listening == nil {
+			for j < len(batch) && !batch[j].control() {
 				j++
 			}
 			run := batch[i:j]

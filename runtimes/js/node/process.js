@@ -688,10 +688,19 @@ if (native.hasChannel) {
         enumerable: true,
         get: () => native.connected()
     });
-    process.channel = {
-        ref () {},
-        unref () {}
-    };
+    // Node's Control: an unref'd channel lets an otherwise idle worker
+    // exit (ref() undoes it).
+    class Control extends EventEmitter {
+        ref () {
+            native.channelRef(true);
+        }
+
+        unref () {
+            native.channelRef(false);
+        }
+    }
+
+    process.channel = new Control();
 
     process.send = function send (message, handle, options, callback) {
         if (typeof handle === 'function') {
@@ -753,18 +762,9 @@ if (native.hasChannel) {
         return native.sendSettled(message, onError);
     };
 
-    process._disconnect = voluntary => {
-        if (!native.disconnect(voluntary)) {
-            return;
-        }
-
-        process.nextTick(() => {
-            process.emit('disconnect');
-        });
-    };
-
+    // process.connected is false at once; 'disconnect' follows on a tick.
     process.disconnect = function disconnect () {
-        if (!native.connected()) {
+        if (!native.disconnect()) {
             const error = new Error('IPC channel is already disconnected');
 
             error.code = 'ERR_IPC_DISCONNECTED';
@@ -772,7 +772,9 @@ if (native.hasChannel) {
             return;
         }
 
-        process._disconnect(false);
+        process.nextTick(() => {
+            process.emit('disconnect');
+        });
     };
 
     channel.message = message => {
