@@ -315,9 +315,16 @@ func (c *Channel) Disconnect(voluntary bool) error {
 	}
 	_ = c.Uncork()
 	if voluntary {
-		_ = c.w.Write(frame.Frame{Type: frame.TypeExitedAfterDisconnect})
+		_ = c.Leaving()
 	}
 	return c.Close()
+}
+
+// Leaving tells the primary, in order with the messages sent before, that
+// the worker leaves of its own will: a Disconnect follows (Node's
+// {act: 'exitedAfterDisconnect'}); the channel stays open meanwhile.
+func (c *Channel) Leaving() error {
+	return c.write(frame.Frame{Type: frame.TypeExitedAfterDisconnect})
 }
 
 // Close closes the channel; safe to call more than once. The handler's

@@ -49,6 +49,7 @@ func (r *runtime) bindings() *goja.Object {
 			rejection:         get("rejection"),
 			beforeExit:        get("beforeExit"),
 			exit:              get("exit"),
+			fatalExit:         get("fatalExit"),
 			describe:          get("describe"),
 			message:           get("message"),
 			messages:          get("messages"),
@@ -82,12 +83,7 @@ func (r *runtime) bindings() *goja.Object {
 			}
 		}
 	})
-	set("fatal", func(v goja.Value) { r.fatal(v, nil) })
-	set("uncaught", func(v goja.Value) {
-		if res, err := r.hooks.uncaught(goja.Undefined(), v, vm.ToValue("uncaughtException")); err != nil || !res.ToBoolean() {
-			r.fatal(v, nil)
-		}
-	})
+	set("uncaught", func(v goja.Value) { r.uncaught(v, nil, "uncaughtException") })
 
 	// Output.
 	set("writeOut", func(s string) { io.WriteString(r.cfg.Stdout, s) })
@@ -98,7 +94,6 @@ func (r *runtime) bindings() *goja.Object {
 	set("immediate", func(obj goja.Value, ref bool) int64 { return r.loop.addImmediate(obj, ref) })
 	set("timerCancel", func(key int64) { r.loop.cancel(key) })
 	set("timerRef", func(key int64, ref bool) { r.loop.setRef(key, ref) })
-	set("loopNow", func() int64 { return r.loop.now })
 
 	// Process.
 	set("exit", func(code int) { r.exit(code) })
@@ -200,15 +195,36 @@ func (r *runtime) bindings() *goja.Object {
 		r.queueSettled(payload, resolve, reject, message, onError)
 		return vm.ToValue(p)
 	})
-	set("disconnect", func(voluntary bool) bool {
+	// disconnect closes the channel once what was sent before is written;
+	// process.connected is false from now on.
+	set("disconnect", func() bool {
 		if !r.connected {
 			return false
 		}
 		r.connected = false
 		done := r.loop.registerCallback()
-		r.out.enqueue(sendOp{disconnect: true, voluntary: voluntary, result: func(error) { done(func() {}) }})
+		r.out.enqueue(sendOp{disconnect: true, result: func(error) { done(func() {}) }})
 		return true
 	})
+	// leaving(callback) tells the primary the worker leaves of its own will
+	// (Node's {act: 'exitedAfterDisconnect'}) and calls back on the loop
+	// once it is written, where Node's primary acknowledges it: the
+	// channel stays connected until then. A write that fails calls back
+	// never, as Node's acknowledgement never comes: the channel's close
+	// follows.
+	set("leaving", func(cb goja.Value) {
+		done := r.loop.registerCallback()
+		r.out.enqueue(sendOp{leaving: true, result: func(err error) {
+			done(func() {
+				if err == nil {
+					r.call(r.hooks.callback, cb, goja.Undefined(), r.vm.NewArray())
+				}
+			})
+		}})
+	})
+	// channelRef is process.channel.ref()/unref(): an unref'd channel does
+	// not keep the loop alive.
+	set("channelRef", func(ref bool) { r.channelRef = ref })
 
 	// Files and the machine, for node:fs and node:os.
 	r.fsBindings(set)

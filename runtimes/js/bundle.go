@@ -110,7 +110,7 @@ func builtinFile(spec string) string {
 // cache key, so a new isowasm never reuses an old bundle.
 var runtimeKey = sync.OnceValue(func() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "isowasm-bundle-v4\x00esbuild v0.28.2\x00")
+	fmt.Fprintf(h, "isowasm-bundle-v5\x00esbuild v0.28.2\x00")
 	_ = fs.WalkDir(sources, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -455,11 +455,12 @@ func entryIsESM(metafile, abs string) bool {
 		return true
 	}
 	for p, in := range m.Inputs {
-		if "/"+strings.TrimPrefix(p, "/") == abs {
+		if "/"+strings.TrimPrefix(p, "/") == abs && in.Format != "" {
 			return in.Format != "cjs"
 		}
 	}
-	// No import or export syntax at all: Node treats a .mjs/.mts file, or
+	// No import or export syntax at all (esbuild names no format, even
+	// when the file calls require): Node treats a .mjs/.mts file, or
 	// one in a "type": "module" package, as ESM; esbuild's default matches
 	// closely enough for the tick/microtask order of the first macrotask.
 	ext := path.Ext(abs)

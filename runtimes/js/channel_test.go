@@ -447,3 +447,75 @@ process.on('exit', code => console.log('exit', code));
 		t.Errorf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A worker that leaves of its own will (cluster.worker.disconnect() or
+// destroy()) stays connected, as Node's does until its primary
+// acknowledges: process.connected and worker.isConnected() are true
+// through the ticks and promise jobs that follow, a message sent meanwhile
+// reaches the primary, and both are false once 'disconnect' is emitted.
+func TestChannelLeavingTiming(t *testing.T) {
+	for _, call := range []string{"disconnect", "destroy"} {
+		t.Run(call, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{"worker.js": `const cluster = require('node:cluster');
+const w = cluster.worker;
+const log = at => console.log(at, w.isConnected(), process.connected);
+process.on('disconnect', () => log('disconnect'));
+process.on('exit', c => console.log('exit', c));
+process.on('message', () => {
+    w.` + call + `();
+    log('sync');
+    process.nextTick(() => log('tick'));
+    Promise.resolve().then(() => log('promise'));
+    process.send('sent after ` + call + `()');
+});
+process.send('ready');
+`})
+			p, done := startWorker(t, dir, "worker.js")
+			p.message()
+			p.send(`"go"`)
+			var leaving bool
+			var got []string
+			for f := range p.frames {
+				switch f.Type {
+				case frame.TypeExitedAfterDisconnect:
+					leaving = true
+				case frame.TypeMessage:
+					text, _ := cborToJSON(f.Body)
+					got = append(got, text)
+				}
+			}
+			r := wait(t, done)
+			want := "sync true true\ntick true true\npromise true true\ndisconnect false false\nexit 0\n"
+			if r.code != 0 || r.stdout != want {
+				t.Errorf("code %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", r.code, r.stdout, want, r.stderr)
+			}
+			if !leaving || len(got) != 1 || got[0] != `"sent after `+call+`()"` {
+				t.Errorf("exited-after-disconnect frame %v, messages %q", leaving, got)
+			}
+		})
+	}
+}
+
+// process.channel.unref() lets a worker with nothing else to do exit;
+// ref() undoes it.
+func TestChannelUnref(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"worker.js": `require('node:cluster');
+process.on('exit', c => console.log('exit', c, process.connected));
+process.channel.unref();
+process.channel.ref();
+process.on('message', m => {
+    console.log('message', m);
+    process.channel.unref();
+});
+process.send('ready');
+`})
+	p, done := startWorker(t, dir, "worker.js")
+	p.message()
+	p.send(`"unref now"`)
+	r := wait(t, done)
+	if want := "message unref now\nexit 0 true\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("code %d stdout %q (want %q) stderr %q", r.code, r.stdout, want, r.stderr)
+	}
+}

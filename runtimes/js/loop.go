@@ -15,7 +15,11 @@ import (
 // returns. Only the goroutine running run touches the VM.
 type loop struct {
 	start time.Time
-	now   int64 // ms since start, cached per iteration as libuv does
+	// now is the time since start as the timer phase sees it: refreshed at
+	// the start of each turn, as libuv does, and whenever a timer is armed
+	// (Node's getLibuvNow updates libuv's time first), so that a timer
+	// armed after the loop slept is due delay after it was armed.
+	now time.Duration
 
 	timers  timerHeap
 	byKey   map[int64]*timer
@@ -36,7 +40,7 @@ type loop struct {
 // timer is a timeout or an immediate; obj is its JS object.
 type timer struct {
 	key       int64
-	due       int64
+	due       time.Duration // since loop.start
 	seq       int64
 	obj       goja.Value
 	ref       bool
@@ -69,12 +73,15 @@ func newLoop(start time.Time) *loop {
 	return &loop{start: start, byKey: map[int64]*timer{}, wake: make(chan struct{}, 1)}
 }
 
-func (l *loop) updateNow() { l.now = int64(time.Since(l.start) / time.Millisecond) }
+func (l *loop) updateNow() { l.now = time.Since(l.start) }
 
-// addTimer arms a timeout delay ms from the cached now.
+// addTimer arms a timeout delay ms from now: the time is read afresh, so
+// no timer fires before its delay has passed on the monotonic clock,
+// however long the loop slept before the callback that arms it ran.
 func (l *loop) addTimer(obj goja.Value, delay int64, ref bool) int64 {
+	l.updateNow()
 	l.seq++
-	t := &timer{key: l.seq, seq: l.seq, due: l.now + delay, obj: obj, ref: ref}
+	t := &timer{key: l.seq, seq: l.seq, due: l.now + time.Duration(delay)*time.Millisecond, obj: obj, ref: ref}
 	heap.Push(&l.timers, t)
 	l.byKey[t.key] = t
 	if ref {
@@ -190,9 +197,7 @@ func (l *loop) nextDue() (time.Duration, bool) {
 	if len(l.timers) == 0 {
 		return 0, false
 	}
-	// Wake at the start of the due millisecond, never before it.
-	due := l.start.Add(time.Duration(l.timers[0].due) * time.Millisecond)
-	return max(time.Until(due), 0), true
+	return max(time.Until(l.start.Add(l.timers[0].due)), 0), true
 }
 
 // dueTimer pops the first timer due at the cached now, or nil.

@@ -168,6 +168,12 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// monitor logs what 'uncaughtExceptionMonitor' and 'exit' listeners see.
+const monitor = "process.on('uncaughtExceptionMonitor', (e, o) => console.log('monitor', e.message, o));\nprocess.on('exit', c => console.log('exit', c));\n"
+
+// exitThrows has an 'exit' listener that throws, and one after it.
+const exitThrows = "process.on('exit', () => { throw new Error('in exit'); });\nprocess.on('exit', () => console.log('second exit listener'));\nprocess.on('uncaughtExceptionMonitor', (e, o) => console.log('monitor', e.message, o));\n"
+
 func TestExit(t *testing.T) {
 	tests := []struct {
 		name, entry, script string
@@ -188,6 +194,28 @@ func TestExit(t *testing.T) {
 		{"unhandledRejection listener", "main.mjs", "process.on('unhandledRejection', (r, p) => console.log('listener', r, p instanceof Promise)); Promise.reject(5);", 0, "listener 5 true\n", nil},
 		{"unsettled top-level await", "main.mjs", "process.on('exit', c => console.log('exit', c)); await new Promise(() => {});", 13, "exit 0\n", nil},
 		{"throw string", "main.cjs", "throw 'plain';", 1, "", []string{"plain\n"}},
+		// 'uncaughtExceptionMonitor' sees each uncaught error and its
+		// origin before the process dies, and also when a listener takes it.
+		{"monitor", "main.js", monitor + "setTimeout(() => { throw new Error('boom'); }, 1);", 1, "monitor boom uncaughtException\nexit 1\n", []string{"Error: boom"}},
+		{"monitor and handler", "main.js", monitor + "process.on('uncaughtException', (e, o) => console.log('handler', e.message, o));\nsetTimeout(() => { throw new Error('boom'); }, 1);", 0, "monitor boom uncaughtException\nhandler boom uncaughtException\nexit 0\n", nil},
+		{"monitor of a rejection", "main.js", monitor + "Promise.reject(new Error('rej'));", 1, "monitor rej unhandledRejection\nexit 1\n", []string{"Error: rej"}},
+		{"monitor of a top-level throw", "main.js", monitor + "throw new Error('top');", 1, "monitor top uncaughtException\nexit 1\n", []string{"Error: top"}},
+		{"monitor of an ES module's throw", "main.mjs", monitor + "await null;\nthrow new Error('top');", 1, "monitor top unhandledRejection\nexit 1\n", []string{"Error: top"}},
+		// What an 'exit' listener throws is an uncaught exception: printed,
+		// and the code is process.exitCode, by default 1; the listeners
+		// after it do not run.
+		{"exit listener throws", "main.js", exitThrows, 1, "monitor in exit uncaughtException\n", []string{"main.js:1\n", "Error: in exit\n    at "}},
+		{"exit listener throws with exitCode", "main.js", exitThrows + "process.exitCode = 3;", 3, "monitor in exit uncaughtException\n", []string{"Error: in exit"}},
+		{"exit listener throws in process.exit", "main.js", exitThrows + "process.exit(5);", 5, "monitor in exit uncaughtException\n", []string{"Error: in exit"}},
+		{"exit listener throws to a handler", "main.js", exitThrows + "process.on('uncaughtException', (e, o) => console.log('handler', e.message, o));", 0, "monitor in exit uncaughtException\nhandler in exit uncaughtException\n", nil},
+		{"exit listener throws while dying", "main.js", exitThrows + "throw new Error('first');", 1, "monitor first uncaughtException\n", []string{"Error: first"}},
+		// Recursion past the call-depth limit is V8's RangeError (not
+		// gigabytes of frames); recursion as deep as Node allows runs.
+		{"stack overflow", "main.js", "process.on('exit', c => console.log('exit', c));\nfunction f (n) { return f(n + 1) + 1; }\nf(0);", 1, "exit 1\n", []string{"RangeError: Maximum call stack size exceeded\n    at f ("}},
+		{"stack overflow to a handler", "main.js", "process.on('uncaughtException', e => console.log(e instanceof RangeError, e.message));\nfunction f (n) { return f(n + 1) + 1; }\nsetTimeout(f, 1, 0);\nsetTimeout(() => console.log('still running'), 30);", 0, "true Maximum call stack size exceeded\nstill running\n", nil},
+		{"deep recursion", "main.js", "const d = n => n === 0 ? 0 : 1 + d(n - 1);\nconst m = n => n === 0 ? [0] : [n].map(x => m(x - 1)[0] + 1);\nconsole.log(d(10000), m(2500)[0]);", 0, "10000 2500\n", nil},
+		// A throwing 'uncaughtException' listener: its error, code 7.
+		{"handler throws", "main.js", "process.on('exit', c => console.log('exit', c));\nprocess.on('uncaughtException', () => { throw new Error('handler'); });\nthrow new Error('first');", 7, "", []string{"Error: handler"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

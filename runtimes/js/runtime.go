@@ -2,6 +2,7 @@ package js
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,8 +39,9 @@ type runtime struct {
 	exiting    bool // process.exit was called
 	rejections []*goja.Promise
 
-	connected bool // the channel as JS sees it (process.connected)
-	out       *sender
+	connected  bool // the channel as JS sees it (process.connected)
+	channelRef bool // the channel keeps the loop alive (process.channel.ref)
+	out        *sender
 
 	listeners   map[int]*listener // node:net servers
 	listenerSeq int
@@ -47,6 +49,7 @@ type runtime struct {
 	children map[int]*child // worker processes forked by a primary script
 
 	typeErrorProto *goja.Object // TypeError.prototype, for v8Error
+	rangeError     *goja.Object // RangeError, for stackOverflow
 
 	lazy map[string]*goja.Object // lazy built-ins' module objects, by spec (lazy.go)
 
@@ -64,6 +67,7 @@ type hooks struct {
 	rejection         goja.Callable // (reason, promise) → true when handled
 	beforeExit        goja.Callable
 	exit              goja.Callable // (code) emits 'exit' once, returns the final code
+	fatalExit         goja.Callable // () emits 'exit' with 1 unless done, returns the final code
 	describe          goja.Callable // (err) → text to print for a fatal error
 	message           goja.Callable // (value): one message from the primary
 	messages          goja.Callable // (values): several, in order
@@ -73,8 +77,10 @@ type hooks struct {
 }
 
 func newRuntime(cfg Config, start time.Time) *runtime {
-	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), listeners: map[int]*listener{}, children: map[int]*child{}}
+	r := &runtime{cfg: cfg, vm: goja.New(), loop: newLoop(start), channelRef: true, listeners: map[int]*listener{}, children: map[int]*child{}}
 	r.vm.SetPromiseRejectionTracker(r.trackRejection)
+	r.vm.SetMaxCallStackSize(maxCallDepth)
+	r.rangeError = r.vm.Get("RangeError").ToObject(r.vm)
 	if cfg.Channel != nil {
 		r.connected = cfg.Channel.Connected()
 		r.out = newSender(cfg.Channel, r.loop)
@@ -118,7 +124,7 @@ func (r *runtime) run(ctx context.Context, prg *goja.Program, esm bool) (int, er
 		res, err := run(goja.Undefined(), args...)
 		if err == nil {
 			mainPromise, _ = res.Export().(*goja.Promise)
-			r.watchMain(mainPromise)
+			r.watchMain(mainPromise, esm)
 		}
 		r.handle(err)
 		r.drain()
@@ -201,6 +207,16 @@ func (r *runtime) turn(mainPromise **goja.Promise) {
 	}
 	r.exiting = true
 	res, err := r.hooks.exit(goja.Undefined(), goja.Undefined())
+	if err != nil {
+		// An 'exit' listener threw: an uncaught exception, as in Node.
+		r.handle(err)
+		if l.stopped {
+			return
+		}
+		// An 'uncaughtException' listener took it ('exit' is not emitted
+		// again).
+		res, err = r.hooks.exit(goja.Undefined(), goja.Undefined())
+	}
 	if err == nil {
 		r.exitCode = int(res.ToInteger())
 	}
@@ -213,7 +229,7 @@ func (r *runtime) turn(mainPromise **goja.Promise) {
 
 func (r *runtime) alive() bool {
 	l := r.loop
-	return l.refs > 0 || l.pending > 0 || r.connected || l.hasPosted() || r.listening() || r.childrenAlive()
+	return l.refs > 0 || l.pending > 0 || r.connected && r.channelRef || l.hasPosted() || r.listening() || r.childrenAlive()
 }
 
 func (r *runtime) scriptPath() string {
@@ -232,17 +248,12 @@ func (r *runtime) handle(err error) {
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		r.v8Error(ex.Value())
-		if r.hooks.uncaught != nil {
-			res, err2 := r.hooks.uncaught(goja.Undefined(), ex.Value(), r.vm.ToValue("uncaughtException"))
-			if err2 == nil && res.ToBoolean() {
-				return
-			}
-			if err2 != nil && r.loop.stopped {
-				return
-			}
-		}
-		r.fatal(ex.Value(), ex)
+		r.uncaught(ex.Value(), ex, "uncaughtException")
+		return
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		r.uncaught(r.stackOverflow(so), &so.Exception, "uncaughtException")
 		return
 	}
 	var ie *goja.InterruptedError
@@ -256,21 +267,64 @@ func (r *runtime) handle(err error) {
 	r.fatal(r.vm.NewGoError(err), nil)
 }
 
+// uncaught is Node's process._fatalException for v, an error nobody
+// caught (ex, when known, locates it): 'uncaughtExceptionMonitor'
+// listeners see it with its origin ("uncaughtException" or
+// "unhandledRejection"), then an 'uncaughtException' listener may take
+// it; otherwise it is fatal. When one of those listeners throws, its
+// error is printed and the code is 7, as in Node.
+func (r *runtime) uncaught(v goja.Value, ex *goja.Exception, origin string) {
+	if r.loop.stopped {
+		return
+	}
+	r.v8Error(v)
+	if r.hooks.uncaught == nil {
+		r.fatal(v, ex)
+		return
+	}
+	res, err := r.hooks.uncaught(goja.Undefined(), v, r.vm.ToValue(origin))
+	switch {
+	case err == nil:
+		if !res.ToBoolean() {
+			r.fatal(v, ex)
+		}
+		return
+	case r.loop.stopped:
+		return // process.exit in a listener
+	}
+	var ex2 *goja.Exception
+	if !errors.As(err, &ex2) {
+		r.handle(err)
+		return
+	}
+	r.v8Error(ex2.Value())
+	r.exiting = true
+	r.exitCode = 7
+	r.report(ex2.Value(), ex2)
+}
+
 // fatal ends the process as Node does for an uncaught exception: 'exit'
-// listeners run with code 1, then the error is printed, and the code is 1.
+// listeners run with code 1 (unless they ran already), then the error is
+// printed, and the code is process.exitCode, by default 1.
 func (r *runtime) fatal(v goja.Value, ex *goja.Exception) {
 	if r.loop.stopped {
 		return
 	}
+	r.exiting = true
 	r.exitCode = 1
-	if !r.exiting {
-		r.exiting = true
-		if r.hooks.exit != nil {
-			if res, err := r.hooks.exit(goja.Undefined(), r.vm.ToValue(1)); err == nil {
-				r.exitCode = int(res.ToInteger())
-			}
+	if r.hooks.fatalExit != nil {
+		res, err := r.hooks.fatalExit(goja.Undefined())
+		if err == nil {
+			r.exitCode = int(res.ToInteger())
+		} else if r.loop.stopped {
+			return // process.exit in an 'exit' listener: nothing is printed
 		}
 	}
+	r.report(v, ex)
+}
+
+// report prints v as Node prints a fatal error and stops the script.
+func (r *runtime) report(v goja.Value, ex *goja.Exception) {
 	r.vm.ClearInterrupt()
 	var b strings.Builder
 	heading := ""
@@ -297,6 +351,35 @@ func (r *runtime) fatal(v goja.Value, ex *goja.Exception) {
 	// Called from inside JS (a rejection hook, queueMicrotask), the script
 	// must not run on.
 	r.vm.Interrupt(exitSignal{})
+}
+
+// maxCallDepth bounds goja's call stack (JavaScript and native frames):
+// deeper recursion is V8's RangeError instead of gigabytes of frames.
+// Node's default stack holds about 11,000 frames of a small function, and
+// goja counts a native callback's frame too (a recursion through
+// Array.prototype.map takes three per level): this lets what runs under
+// Node run here, in a few megabytes.
+const maxCallDepth = 16384
+
+// stackOverflowMessage is V8's.
+const stackOverflowMessage = "Maximum call stack size exceeded"
+
+// stackOverflow is the RangeError V8 throws where goja gave up at
+// maxCallDepth, with the innermost frames as its stack.
+func (r *runtime) stackOverflow(so *goja.StackOverflowError) goja.Value {
+	e, err := r.vm.New(r.rangeError, r.vm.ToValue(stackOverflowMessage))
+	if err != nil {
+		return r.vm.ToValue(stackOverflowMessage)
+	}
+	var b bytes.Buffer
+	b.WriteString("RangeError: " + stackOverflowMessage)
+	frames := so.Stack()
+	for i := 0; i < len(frames) && i < 10; i++ {
+		b.WriteString("\n    at ")
+		frames[i].Write(&b)
+	}
+	_ = e.Set("stack", b.String())
+	return e
 }
 
 // sourceContext is the "file:line\nsource\n   ^\n\n" heading Node prints
@@ -371,7 +454,13 @@ func (r *runtime) drain() {
 			if p.State() != goja.PromiseStateRejected {
 				continue
 			}
-			_, err := r.hooks.rejection(goja.Undefined(), p.Result(), r.vm.ToValue(p))
+			// The hook emits 'unhandledRejection', or returns the error
+			// to treat as uncaught.
+			res, err := r.hooks.rejection(goja.Undefined(), p.Result(), r.vm.ToValue(p))
+			if err == nil && res != nil && !goja.IsUndefined(res) {
+				r.uncaught(res, nil, "unhandledRejection")
+				continue
+			}
 			r.handle(err)
 		}
 	}
@@ -393,24 +482,20 @@ func (r *runtime) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperat
 }
 
 // watchMain turns a rejected top-level evaluation into an uncaught
-// exception, as Node reports a throw at the top of the main module.
-func (r *runtime) watchMain(p *goja.Promise) {
+// exception, as Node reports a throw at the top of the main module (its
+// origin is "unhandledRejection" for an ES module, evaluated as a promise).
+func (r *runtime) watchMain(p *goja.Promise, esm bool) {
 	if p == nil {
 		return
 	}
 	r.trackRejection(p, goja.PromiseRejectionHandle)
 	then, _ := goja.AssertFunction(r.vm.ToValue(p).ToObject(r.vm).Get("then"))
 	onReject := r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		reason := call.Argument(0)
-		handled := false
-		if r.hooks.uncaught != nil {
-			if res, err := r.hooks.uncaught(goja.Undefined(), reason, r.vm.ToValue("uncaughtException")); err == nil {
-				handled = res.ToBoolean()
-			}
+		origin := "uncaughtException"
+		if esm {
+			origin = "unhandledRejection"
 		}
-		if !handled {
-			r.fatal(reason, nil)
-		}
+		r.uncaught(call.Argument(0), nil, origin)
 		return goja.Undefined()
 	})
 	then(r.vm.ToValue(p), goja.Undefined(), onReject)
@@ -549,12 +634,15 @@ type sendOp struct {
 	payload    []byte
 	listening  *frame.Listening
 	disconnect bool
-	voluntary  bool
+	leaving    bool        // the exited-after-disconnect frame (Channel.Leaving)
 	result     func(error) // called on the sender goroutine
 	// onLoop, for a message, is called on the loop with the write's
 	// result; the op holds the loop (loop.pending) until then.
 	onLoop func(error)
 }
+
+// control reports whether op is a frame other than a message.
+func (op *sendOp) control() bool { return op.disconnect || op.leaving || op.listening != nil }
 
 func newSender(ch *host.Channel, l *loop) *sender {
 	s := &sender{ch: ch, loop: l, done: make(chan struct{})}
@@ -601,11 +689,14 @@ func (s *sender) run() {
 		s.mu.Unlock()
 		for i := 0; i < len(batch); {
 			op := batch[i]
-			if op.disconnect || op.listening != nil {
+			if op.control() {
 				var err error
-				if op.disconnect {
-					err = s.ch.Disconnect(op.voluntary)
-				} else {
+				switch {
+				case op.disconnect:
+					err = s.ch.Disconnect(false)
+				case op.leaving:
+					err = s.ch.Leaving()
+				default:
 					err = s.ch.Listening(*op.listening)
 				}
 				if op.result != nil {
@@ -615,7 +706,7 @@ func (s *sender) run() {
 				continue
 			}
 			j := i
-			for j < len(batch) && !batch[j].disconnect && batch[j].listening == nil {
+			for j < len(batch) && !batch[j].control() {
 				j++
 			}
 			run := batch[i:j]

@@ -89,13 +89,19 @@ if (native.hasChannel) {
     cluster.isMaster = false;
     cluster.worker = worker;
 
+    // The worker leaves of its own will: the primary is told (its
+    // exitedAfterDisconnect becomes true), and the channel closes once that
+    // is through, as it does when Node's primary acknowledges: until then
+    // the worker is connected and its sends go through.
+    const leave = () => {
+        native.leaving(() => process.disconnect());
+    };
+
     // Node's _disconnect: the primary asked (primaryInitiated), or the worker
-    // itself leaves (the primary is told, so its exitedAfterDisconnect is true).
+    // itself leaves.
     const disconnect = function disconnect (primaryInitiated) {
         this.exitedAfterDisconnect = true;
-        closeServers(() => {
-            process._disconnect(!primaryInitiated);
-        });
+        closeServers(primaryInitiated ? () => process.disconnect() : leave);
     };
 
     worker.disconnect = function () {
@@ -118,7 +124,7 @@ if (native.hasChannel) {
             process.exit(0);
         } else {
             this.state = 'destroying';
-            process._disconnect(true);
+            leave();
             process.once('disconnect', () => process.exit(0));
         }
     };

@@ -108,7 +108,12 @@ function runTicks () {
     }
 }
 
+// Node's process._fatalException, up to the decision (Go prints and
+// exits): 'uncaughtExceptionMonitor' listeners see every uncaught error,
+// then an 'uncaughtException' listener may take it (true).
 function uncaught (error, origin) {
+    process.emit('uncaughtExceptionMonitor', error, origin);
+
     if (process.listenerCount('uncaughtException') > 0) {
         process.emit('uncaughtException', error, origin);
         return true;
@@ -141,6 +146,21 @@ function emitExit (code) {
     return process.exitCode === undefined ? 0 : process.exitCode | 0;
 }
 
+// An error nobody took ends the process: 'exit' listeners run with code 1
+// unless they ran already (what they throw then is dropped, as in Node),
+// and the code is process.exitCode, 1 unless a listener changed it.
+function fatalExit () {
+    try {
+        if (!exitEmitted) {
+            emitExit(1);
+        }
+    } catch {
+        // Nothing to be done about it at this point.
+    }
+
+    return process.exitCode === undefined ? 1 : process.exitCode | 0;
+}
+
 native.setHooks({
     beforeExit () {
         process.emit('beforeExit', process.exitCode === undefined ? 0 : process.exitCode | 0);
@@ -163,6 +183,7 @@ native.setHooks({
         channel.disconnectRequest();
     },
     exit: emitExit,
+    fatalExit,
     fireImmediate (immediate) {
         timers.fireImmediate(immediate);
         runTicks();
@@ -210,19 +231,15 @@ native.setHooks({
 
         runTicks();
     },
+    // Node's default unhandled-rejections mode ('throw'): the
+    // 'unhandledRejection' listeners, or the error to report as uncaught.
     rejection (reason, promise) {
         if (process.listenerCount('unhandledRejection') > 0) {
             process.emit('unhandledRejection', reason, promise);
-            return true;
+            return undefined;
         }
 
-        const error = reason instanceof Error ? reason : unhandledRejectionError(reason);
-
-        if (!uncaught(error, 'unhandledRejection')) {
-            native.fatal(error);
-        }
-
-        return true;
+        return reason instanceof Error ? reason : unhandledRejectionError(reason);
     },
     runTicks,
     signal (name, number) {
@@ -671,10 +688,19 @@ if (native.hasChannel) {
         enumerable: true,
         get: () => native.connected()
     });
-    process.channel = {
-        ref () {},
-        unref () {}
-    };
+    // Node's Control: an unref'd channel lets an otherwise idle worker
+    // exit (ref() undoes it).
+    class Control extends EventEmitter {
+        ref () {
+            native.channelRef(true);
+        }
+
+        unref () {
+            native.channelRef(false);
+        }
+    }
+
+    process.channel = new Control();
 
     process.send = function send (message, handle, options, callback) {
         if (typeof handle === 'function') {
@@ -736,18 +762,9 @@ if (native.hasChannel) {
         return native.sendSettled(message, onError);
     };
 
-    process._disconnect = voluntary => {
-        if (!native.disconnect(voluntary)) {
-            return;
-        }
-
-        process.nextTick(() => {
-            process.emit('disconnect');
-        });
-    };
-
+    // process.connected is false at once; 'disconnect' follows on a tick.
     process.disconnect = function disconnect () {
-        if (!native.connected()) {
+        if (!native.disconnect()) {
             const error = new Error('IPC channel is already disconnected');
 
             error.code = 'ERR_IPC_DISCONNECTED';
@@ -755,7 +772,9 @@ if (native.hasChannel) {
             return;
         }
 
-        process._disconnect(false);
+        process.nextTick(() => {
+            process.emit('disconnect');
+        });
     };
 
     channel.message = message => {
