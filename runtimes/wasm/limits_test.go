@@ -13,66 +13,8 @@ import (
 	"time"
 
 	"github.com/isowasm/isowasm/runtimes/wasm"
+	"github.com/isowasm/isowasm/runtimes/wasm/wasmtest"
 )
-
-// Hostile modules, written byte by byte so that the tests need no tool.
-
-func leb(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-
-func section(id byte, body []byte) []byte {
-	return append(leb([]byte{id}, uint64(len(body))), body...)
-}
-
-// module is a module of functions of type () -> (), with these bodies
-// (each without its size); extra sections go before the code section.
-func module(bodies [][]byte, extra ...[]byte) []byte {
-	b := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
-	b = append(b, section(1, []byte{1, 0x60, 0, 0})...)
-	funcs := leb(nil, uint64(len(bodies)))
-	for range bodies {
-		funcs = append(funcs, 0)
-	}
-	b = append(b, section(3, funcs)...)
-	for _, x := range extra {
-		b = append(b, x...)
-	}
-	code := leb(nil, uint64(len(bodies)))
-	for _, body := range bodies {
-		code = append(leb(code, uint64(len(body))), body...)
-	}
-	return append(b, section(10, code)...)
-}
-
-// localsBody declares n i32 locals.
-func localsBody(n uint64) []byte {
-	return append(leb([]byte{1}, n), 0x7f, 0x0b)
-}
-
-// nestedBody nests n empty blocks.
-func nestedBody(n int) []byte {
-	b := []byte{0}
-	b = append(b, bytes.Repeat([]byte{0x02, 0x40}, n)...)
-	b = append(b, bytes.Repeat([]byte{0x0b}, n)...)
-	return append(b, 0x0b)
-}
-
-// stackBody pushes n constants, then drops them: a valid function whose
-// compile takes memory in proportion.
-func stackBody(n int) []byte {
-	b := []byte{0}
-	b = append(b, bytes.Repeat([]byte{0x41, 0x00}, n)...)
-	b = append(b, bytes.Repeat([]byte{0x1a}, n)...)
-	return append(b, 0x0b)
-}
 
 func writeModule(t *testing.T, name string, bin []byte) string {
 	t.Helper()
@@ -115,31 +57,31 @@ func TestHostileModules(t *testing.T) {
 		want string
 	}{
 		// 2^32-1 locals: wazero alone allocates them and dies.
-		{"locals.wasm", module([][]byte{localsBody(1<<32 - 1)}), wasm.PrepareConfig{},
+		{"locals.wasm", wasmtest.Module([][]byte{wasmtest.Locals(1<<32 - 1)}), wasm.PrepareConfig{},
 			"4294967295 locals in function 0, over the limit of 50000"},
-		{"locals-groups.wasm", module([][]byte{append(leb(leb(leb([]byte{2}, 40000), 0x7f), 40000), 0x7e, 0x0b)}), wasm.PrepareConfig{},
+		{"locals-groups.wasm", wasmtest.Module([][]byte{append(wasmtest.LEB(wasmtest.LEB(wasmtest.LEB([]byte{2}, 40000), 0x7f), 40000), 0x7e, 0x0b)}), wasm.PrepareConfig{},
 			"80000 locals in function 0, over the limit of 50000"},
 		// 100,000 nested blocks: over a minute of compiling.
-		{"nested.wasm", module([][]byte{nestedBody(100_000)}), wasm.PrepareConfig{},
+		{"nested.wasm", wasmtest.Module([][]byte{wasmtest.Nested(100_000)}), wasm.PrepareConfig{},
 			"10001 nested blocks in function 0, over the limit of 10000"},
-		{"body.wasm", module([][]byte{append(append([]byte{0}, bytes.Repeat([]byte{0x01}, 7_654_321)...), 0x0b)}), wasm.PrepareConfig{},
+		{"body.wasm", wasmtest.Module([][]byte{append(append([]byte{0}, bytes.Repeat([]byte{0x01}, 7_654_321)...), 0x0b)}), wasm.PrepareConfig{},
 			"7654323 bytes in the body of function 0, over the limit of 7654321"},
-		{"types.wasm", append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, section(1, leb(nil, 1<<31))...), wasm.PrepareConfig{},
+		{"types.wasm", append(wasmtest.Header(), wasmtest.Section(1, wasmtest.LEB(nil, 1<<31))...), wasm.PrepareConfig{},
 			"2147483648 types, over the limit of 1000000"},
-		{"params.wasm", append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, section(1, append(leb([]byte{1, 0x60}, 1001), append(bytes.Repeat([]byte{0x7f}, 1001), 0)...))...), wasm.PrepareConfig{},
+		{"params.wasm", append(wasmtest.Header(), wasmtest.Section(1, append(wasmtest.LEB([]byte{1, 0x60}, 1001), append(bytes.Repeat([]byte{0x7f}, 1001), 0)...))...), wasm.PrepareConfig{},
 			"1001 parameters in type 0, over the limit of 1000"},
-		{"imports.wasm", append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, section(2, leb(nil, 200_000))...), wasm.PrepareConfig{},
+		{"imports.wasm", append(wasmtest.Header(), wasmtest.Section(2, wasmtest.LEB(nil, 200_000))...), wasm.PrepareConfig{},
 			"200000 imports, over the limit of 100000"},
-		{"functions.wasm", append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, section(3, leb(nil, 2_000_000))...), wasm.PrepareConfig{},
+		{"functions.wasm", append(wasmtest.Header(), wasmtest.Section(3, wasmtest.LEB(nil, 2_000_000))...), wasm.PrepareConfig{},
 			"2000000 functions, over the limit of 1000000"},
-		{"table.wasm", append([]byte{0, 'a', 's', 'm', 1, 0, 0, 0}, section(4, leb([]byte{1, 0x70, 0}, 20_000_000))...), wasm.PrepareConfig{},
+		{"table.wasm", append(wasmtest.Header(), wasmtest.Section(4, wasmtest.LEB([]byte{1, 0x70, 0}, 20_000_000))...), wasm.PrepareConfig{},
 			"20000000 initial table elements, over the limit of 10000000"},
 		// Within every limit, but slow to compile: the time budget.
-		{"slow.wasm", module([][]byte{nestedBody(10_000), nestedBody(10_000), nestedBody(10_000), nestedBody(10_000), nestedBody(10_000), nestedBody(10_000)}),
+		{"slow.wasm", wasmtest.Module([][]byte{wasmtest.Nested(10_000), wasmtest.Nested(10_000), wasmtest.Nested(10_000), wasmtest.Nested(10_000), wasmtest.Nested(10_000), wasmtest.Nested(10_000)}),
 			wasm.PrepareConfig{CacheDir: "off", CompileTimeout: 300 * time.Millisecond},
 			"compiling took longer than 300ms (the compile time budget): refused"},
 		// Within every limit, but hungry: the memory budget.
-		{"hungry.wasm", module([][]byte{stackBody(1_500_000)}),
+		{"hungry.wasm", wasmtest.Module([][]byte{wasmtest.Stack(1_500_000)}),
 			wasm.PrepareConfig{CacheDir: "off", CompileMemory: 64 << 20},
 			"compiling needed more than 64 MiB (the compile memory budget): refused"},
 	}
@@ -156,8 +98,13 @@ func TestHostileModules(t *testing.T) {
 			}
 		})
 	}
+	// At the limits, a guest is accepted.
+	path := writeModule(t, "at-limits.wasm", wasmtest.Guest(1, [][]byte{wasmtest.Locals(50_000), wasmtest.Nested(10_000)}))
+	if _, err := wasm.Prepare(context.Background(), path, wasm.PrepareConfig{CacheDir: "off"}); err != nil {
+		t.Errorf("a guest at the limits: %v", err)
+	}
 	// A worker refuses what is over a limit the same way, before wazero.
-	path := writeModule(t, "locals.wasm", module([][]byte{localsBody(1<<32 - 1)}))
+	path = writeModule(t, "locals.wasm", wasmtest.Module([][]byte{wasmtest.Locals(1<<32 - 1)}))
 	if code, err := wasm.Run(context.Background(), wasm.Config{Module: path, CacheDir: "off"}); code != 1 || !strings.Contains(fmt.Sprint(err), "over the limit of 50000") {
 		t.Errorf("Run: %d, %v", code, err)
 	}
