@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/isowasm/isowasm/engine/process"
 	"github.com/isowasm/isowasm/hostabi/frame"
 	"github.com/isowasm/isowasm/runtimes/js"
+	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
 // jsProcesses starts the workers a primary script's node:cluster forks, as
@@ -19,6 +26,8 @@ import (
 // in the runtime that fits it.
 type jsProcesses struct {
 	g *process.Group
+	// modules prepares the compiled workers' modules, once each.
+	modules moduleOnce
 }
 
 var _ js.Processes = (*jsProcesses)(nil)
@@ -72,10 +81,23 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 	if x, ok := ev.(unhealthyReporter); ok {
 		h.Unhealthy = x.Unhealthy
 	}
+	env := spec.Env
+	if kind, _ := worker.Kind(spec.Exec); kind == "wasm" {
+		path := spec.Exec
+		if !filepath.IsAbs(path) && spec.Cwd != "" {
+			path = filepath.Join(spec.Cwd, path)
+		}
+		if err := j.modules.prepare(path); err != nil {
+			return nil, err
+		}
+		if j.modules.memoryPages > 0 {
+			env = append(slices.Clip(env), fmt.Sprintf("%s=%d", worker.EnvMemoryPages, j.modules.memoryPages))
+		}
+	}
 	pr, err := j.g.Start(process.Spec{
 		ID:     spec.ID,
 		Args:   append([]string{spec.Exec}, spec.Args...),
-		Env:    spec.Env,
+		Env:    env,
 		Dir:    spec.Cwd,
 		Silent: spec.Silent,
 	}, h)
@@ -83,6 +105,40 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 		return nil, err
 	}
 	return jsWorker{pr}, nil
+}
+
+// moduleOnce prepares each module a primary script forks compiled
+// workers of once, before the first fork, as the default primary does; a
+// module rebuilt since (another size or time) is prepared again.
+type moduleOnce struct {
+	memoryPages uint32    // --max-memory, in pages
+	progress    io.Writer // the progress line of a long compile
+	mu          sync.Mutex
+	done        map[string]moduleState
+}
+
+type moduleState struct {
+	size  int64
+	mtime time.Time
+	err   error
+}
+
+func (m *moduleOnce) prepare(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("run: %s: %w", path, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.done[path]; ok && s.size == st.Size() && s.mtime.Equal(st.ModTime()) {
+		return s.err
+	}
+	_, err = prepareModule(context.Background(), path, m.memoryPages, m.progress)
+	if m.done == nil {
+		m.done = map[string]moduleState{}
+	}
+	m.done[path] = moduleState{size: st.Size(), mtime: st.ModTime(), err: err}
+	return err
 }
 
 // jsWorker is a started worker process, as js.WorkerProcess.

@@ -68,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			conformanceCommand(),
+			cacheCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version of isowasm and of its engines",

@@ -79,6 +79,8 @@ func runCommand() *cli.Command {
 					stdout:  c.App.Writer,
 					stderr:  c.App.ErrWriter,
 					process: processLimits(c, true),
+					// Compiled workers of the script get --max-memory too.
+					memoryPages: uint32(c.Uint("max-memory") * 16),
 				})
 			}
 			sup, err := supervisionFromFlags(c)
@@ -102,7 +104,8 @@ func runCommand() *cli.Command {
 				opts.env = append(opts.env, worker.EnvAllowDirs+"="+strings.Join(dirs, "\n"))
 			}
 			if mib := c.Uint("max-memory"); mib > 0 {
-				opts.env = append(opts.env, fmt.Sprintf("%s=%d", worker.EnvMemoryPages, mib*16))
+				opts.memoryPages = uint32(mib * 16)
+				opts.env = append(opts.env, fmt.Sprintf("%s=%d", worker.EnvMemoryPages, opts.memoryPages))
 			}
 			return runCluster(c.Context, opts)
 		},
@@ -115,7 +118,9 @@ type runOptions struct {
 	workers int
 	silent  bool
 	env     []string // added to the workers' environment
-	stderr  io.Writer
+	// memoryPages is --max-memory in 64 KiB pages (0: none).
+	memoryPages uint32
+	stderr      io.Writer
 	// signals, when set, replaces the process's SIGINT/SIGTERM (tests).
 	signals <-chan os.Signal
 	// started, when set, receives the primary once its workers are forked (tests).
@@ -125,43 +130,49 @@ type runOptions struct {
 }
 
 // checkScript finds the problems that would make every worker die at start:
-// a missing file, an unknown kind, a script that does not build.
-func checkScript(script string) (string, error) {
-	abs, err := filepath.Abs(script)
+// a missing file, an unknown kind, a script that does not build, a module
+// refused or over --max-memory. A module is compiled here, once, for every
+// worker to load (prepared says how long that took; nil for a script).
+func checkScript(script string, memoryPages uint32, progress io.Writer) (abs string, prepared *wasm.Prepared, err error) {
+	abs, err = filepath.Abs(script)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if st, err := os.Stat(abs); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s: no such file", script)
+			return "", nil, fmt.Errorf("%s: no such file", script)
 		}
-		return "", err
+		return "", nil, err
 	} else if st.IsDir() {
-		return "", fmt.Errorf("%s: is a directory, not a script", script)
+		return "", nil, fmt.Errorf("%s: is a directory, not a script", script)
 	}
 	kind, err := worker.Kind(script)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	switch kind {
 	case "js":
 		err = js.Check(abs, "")
 	case "wasm":
 		// Compiling here fills the on-disk cache that every worker loads
-		// from, and refuses a module that breaks the ABI once, not per fork.
-		err = wasm.Check(context.Background(), abs, "")
+		// from, and refuses a module that breaks the ABI or a limit once,
+		// not per fork.
+		var p wasm.Prepared
+		p, err = prepareModule(context.Background(), abs, memoryPages, progress)
+		prepared = &p
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return abs, nil
+	return abs, prepared, nil
 }
 
 func runCluster(ctx context.Context, opts runOptions) error {
 	if opts.workers < 1 {
 		return fmt.Errorf("run: --workers must be at least 1, not %d", opts.workers)
 	}
-	abs, err := checkScript(opts.script)
+	begun := time.Now()
+	abs, prepared, err := checkScript(opts.script, opts.memoryPages, opts.stderr)
 	if err != nil {
 		return err
 	}
@@ -260,7 +271,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			logf("worker %d ready in %s", id, since(forkedAt[id]))
 			if !allReady && len(p.Workers()) == opts.workers {
 				allReady = true
-				logf("%d of %d workers ready in %s", opts.workers, opts.workers, since(start))
+				logf("%d of %d workers ready in %s%s", opts.workers, opts.workers, since(begun), compileNote(prepared, opts.script))
 			}
 		})
 		p.On("workerError", func(e *engine.Event) {
@@ -395,6 +406,8 @@ type primaryOptions struct {
 	signals <-chan os.Signal
 	// process holds the limits given on the command line.
 	process process.Config
+	// memoryPages is --max-memory for compiled workers, in pages (0: none).
+	memoryPages uint32
 }
 
 // runPrimary runs a primary script in this process, its node:cluster
@@ -408,6 +421,7 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	procs.modules.memoryPages, procs.modules.progress = opts.memoryPages, opts.stderr
 	signals := opts.signals
 	if signals == nil {
 		ch := make(chan os.Signal, 2)

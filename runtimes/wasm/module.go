@@ -42,8 +42,9 @@ func (e *ModuleError) Unwrap() []error {
 
 // engine is a wazero runtime with the disk cache attached; close it when done.
 type engine struct {
-	rt    wazero.Runtime
-	cache wazero.CompilationCache
+	rt               wazero.Runtime
+	cache            wazero.CompilationCache
+	memoryLimitPages uint32
 }
 
 func newEngine(ctx context.Context, cacheDir string, memoryLimitPages uint32) *engine {
@@ -51,7 +52,7 @@ func newEngine(ctx context.Context, cacheDir string, memoryLimitPages uint32) *e
 	if memoryLimitPages > 0 {
 		rc = rc.WithMemoryLimitPages(memoryLimitPages)
 	}
-	e := &engine{}
+	e := &engine{memoryLimitPages: memoryLimitPages}
 	if dir := resolveCacheDir(cacheDir); dir != "" {
 		// A cache that cannot be opened (a read-only home, say) costs
 		// time, not the worker: compile without it.
@@ -74,22 +75,32 @@ func (e *engine) Close(ctx context.Context) {
 // resolveCacheDir maps Config.CacheDir to a directory ("" when disabled).
 func resolveCacheDir(dir string) string { return host.CacheDir(dir, "wasm") }
 
-// compile reads, compiles (or loads from the cache) and validates a module.
+// compile reads, checks against browsers' limits, compiles (or loads from
+// the cache) and validates a module.
 func (e *engine) compile(ctx context.Context, path string) (wazero.CompiledModule, error) {
-	bin, err := os.ReadFile(path)
+	_, cm, err := e.compileFile(ctx, path)
+	return cm, err
+}
+
+// compileFile is compile that also returns the module's bytes.
+func (e *engine) compileFile(ctx context.Context, path string) ([]byte, wazero.CompiledModule, error) {
+	bin, err := readModule(path)
 	if err != nil {
-		return nil, &ModuleError{Path: path, Problem: "cannot read the module: " + errText(err), Err: err}
+		return nil, nil, err
+	}
+	if _, err := checkModule(path, bin, e.memoryLimitPages); err != nil {
+		return nil, nil, err
 	}
 	ctx = experimental.WithCompilationWorkers(ctx, 2)
 	cm, err := e.rt.CompileModule(ctx, bin)
 	if err != nil {
-		return nil, &ModuleError{Path: path, Problem: "not a valid WebAssembly module: " + oneLine(err.Error()), Err: err}
+		return nil, nil, &ModuleError{Path: path, Problem: "not a valid WebAssembly module: " + oneLine(err.Error()), Err: err}
 	}
 	if err := e.validate(ctx, path, cm); err != nil {
 		cm.Close(ctx)
-		return nil, err
+		return nil, nil, err
 	}
-	return cm, nil
+	return bin, cm, nil
 }
 
 func errText(err error) string {

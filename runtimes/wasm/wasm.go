@@ -5,8 +5,8 @@
 // loop: messages from the primary, timers, disconnect, destroy and exit, one
 // guest call at a time.
 //
-// Run is all a worker needs; Check lets the primary refuse a broken module
-// and warm the cache once before forking.
+// Run is all a worker needs; Prepare lets the primary refuse a broken or
+// hostile module and warm the cache once before forking.
 package wasm
 
 import (
@@ -74,17 +74,8 @@ func Run(ctx context.Context, cfg Config) (exitCode int, err error) {
 	return w.run(ctx)
 }
 
-// Check compiles the module into the cache (so that workers started next
-// load it instead of compiling) and checks it against the guest ABI. The
-// error for a refused module is a *ModuleError: one line naming the module
-// and the missing export, unknown import, wrong ABI version or corruption.
-// cacheDir is as Config.CacheDir.
+// Check is Prepare with the defaults and cacheDir (as Config.CacheDir).
 func Check(ctx context.Context, path, cacheDir string) error {
-	e := newEngine(ctx, cacheDir, 0)
-	defer e.Close(context.WithoutCancel(ctx))
-	cm, err := e.compile(ctx, path)
-	if err != nil {
-		return err
-	}
-	return cm.Close(ctx)
+	_, err := Prepare(ctx, path, PrepareConfig{CacheDir: cacheDir})
+	return err
 }

@@ -25,6 +25,9 @@ import (
 var cacheDir string
 
 func TestMain(m *testing.M) {
+	if ok, code := wasm.CompileMain(os.Getenv, os.Stdout, os.Stderr); ok {
+		os.Exit(code)
+	}
 	if module := os.Getenv(envTestModule); module != "" {
 		os.Exit(workerProcess(module))
 	}

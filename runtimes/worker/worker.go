@@ -27,8 +27,13 @@ import (
 // Main runs this process as a worker when the environment says it is one.
 // args are the process arguments: args[1] is the worker script, args[2:] its
 // arguments. isWorker is false (and nothing is done) when the process was not
-// started by a primary; otherwise code is the exit code to end with.
+// started by a primary; otherwise code is the exit code to end with. A
+// process that wasm.Prepare started to compile a module in isolation is
+// served here too.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (isWorker bool, code int) {
+	if ok, code := wasm.CompileMain(getenv, stdout, stderr); ok {
+		return true, code
+	}
 	cfg, ok, err := host.FromEnv(getenv)
 	if !ok {
 		return false, 0
