@@ -9,13 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/isowasm/isowasm/hostabi"
 	"github.com/isowasm/isowasm/hostabi/frame"
 	"github.com/isowasm/isowasm/runtimes/host"
+	"github.com/isowasm/isowasm/runtimes/host/hosttest"
 	"github.com/isowasm/isowasm/runtimes/wasm"
 )
 
@@ -67,36 +66,16 @@ type proc struct {
 // fork starts a worker process for module and returns once it said hello.
 func fork(tb testing.TB, module, cache string) *proc {
 	tb.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	parent := os.NewFile(uintptr(fds[0]), "primary")
-	child := os.NewFile(uintptr(fds[1]), "worker")
-	conn, err := net.FileConn(parent)
-	parent.Close()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proc{conn: conn, r: frame.NewReader(conn, 0), w: frame.NewWriter(conn, 0)}
+	p := &proc{}
 	if bin := os.Getenv(envBenchBinary); bin != "" {
 		p.cmd = exec.Command(bin, module) // a binary with the worker mode wired
 	} else {
 		p.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	}
-	p.cmd.ExtraFiles = []*os.File{child}
-	p.cmd.Env = append(os.Environ(),
-		envTestModule+"="+module,
-		envTestCache+"="+cache,
-		hostabi.EnvWorkerID+"=1",
-		hostabi.EnvCookie+"=test",
-		hostabi.EnvChannelFD+"="+strconv.Itoa(hostabi.ChannelFD),
-	)
+	p.cmd.Env = append(os.Environ(), envTestModule+"="+module, envTestCache+"="+cache)
 	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	child.Close()
+	p.conn = hosttest.Start(tb, p.cmd, 1)
+	p.r, p.w = frame.NewReader(p.conn, 0), frame.NewWriter(p.conn, 0)
 	return p
 }
 
