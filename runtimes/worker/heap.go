@@ -65,8 +65,8 @@ func heapExceeded(stderr io.Writer, workerID int, kind, script string, live uint
 	if kind == "wasm" {
 		what = "the host side of its guest (its guest's own memory is capped by --max-memory)"
 	}
-	fmt.Fprintf(stderr, "isowasm: worker %d: %s: out of memory: %s holds %d MiB, over the %d MiB limit; raise --max-heap if it needs more\n",
-		workerID, script, what, live>>20, limit>>20)
+	fmt.Fprintf(stderr, "isowasm: worker %d: %s: out of memory: %s holds %.1f MiB, over the %d MiB limit; raise --max-heap if it needs more\n",
+		workerID, script, what, float64(live)/(1<<20), limit>>20)
 	os.Exit(heapExitCode)
 }
 
