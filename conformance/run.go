@@ -275,7 +275,8 @@ func (r *Runner) runIsowasm(ctx context.Context, tmp string, j job) Result {
 		against += ", on " + j.sc.Wasm.Compared()
 	}
 	line, res := r.run(ctx, tmp, j, env, func(primary string) []string {
-		return []string{r.Binary, "run", filepath.Base(primary)}
+		// A guest sees only the environment it is granted.
+		return []string{r.Binary, "run", "--env", EnvScenario, filepath.Base(primary)}
 	})
 	res.Against = against
 	if line == nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/isowasm/isowasm/engine"
 	"github.com/isowasm/isowasm/runtimes/js"
 	"github.com/isowasm/isowasm/runtimes/wasm"
+	"github.com/isowasm/isowasm/runtimes/worker"
 )
 
 // Config is one run of the benchmark. The zero value of each field is its
@@ -200,6 +201,14 @@ func isowasmSide(kind, script string, gomaxprocs int) func(context.Context, int,
 			return cluster{}, err
 		}
 		env := []string{"PORT=" + strconv.Itoa(port)}
+		if kind == "wasm" {
+			// A guest sees only the environment and addresses granted.
+			grants, err := worker.Options{GuestEnv: env, AllowListen: []string{":" + strconv.Itoa(port)}}.Environ()
+			if err != nil {
+				return cluster{}, err
+			}
+			env = append(env, grants...)
+		}
 		if gomaxprocs > 0 {
 			env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 		}

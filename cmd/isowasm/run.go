@@ -49,12 +49,25 @@ func runCommand() *cli.Command {
 			},
 			&cli.StringSliceFlag{
 				Name:  "allow-dir",
-				Usage: "compiled workers: let the guest use this directory (DIR, or HOSTDIR:GUESTDIR); repeat for more; by default a guest has no filesystem",
+				Usage: "compiled workers: let the guest use this directory and nothing outside it (DIR, HOSTDIR:GUESTDIR, either followed by :ro for read-only); repeat for more; by default a guest has no filesystem. JavaScript workers are not sandboxed: they have your rights",
+			},
+			&cli.StringSliceFlag{
+				Name:  "allow-listen",
+				Usage: "compiled workers: let the guest listen on this address (HOST:PORT, :PORT for any of this machine's addresses, :LOW-HIGH for a range; :0 for a port the system picks); repeat for more; by default a guest cannot listen",
+			},
+			&cli.StringSliceFlag{
+				Name:  "env",
+				Usage: "compiled workers: give the guest this environment variable (KEY copies yours, KEY=VALUE sets it); repeat for more; by default a guest's environment is empty. JavaScript workers get your whole environment",
 			},
 			&cli.UintFlag{
-				Name:        "max-memory",
-				Usage:       "compiled workers: cap each guest's linear memory at this many MiB",
-				DefaultText: "the module's own maximum",
+				Name:  "max-memory",
+				Value: defaultMaxMemoryMiB,
+				Usage: "compiled workers: cap each guest's linear memory at this many MiB (its allocations past it fail); 0: the module's own maximum, up to 4096",
+			},
+			&cli.UintFlag{
+				Name:  "max-heap",
+				Value: defaultMaxHeapMiB,
+				Usage: "cap each worker's heap at this many MiB (a JavaScript worker's objects; a compiled worker's host side): a worker over it exits with status 134, saying so; 0: no cap",
 			},
 			&cli.BoolFlag{
 				Name:  "silent",
@@ -73,17 +86,27 @@ func runCommand() *cli.Command {
 				if name := defaultPrimaryOnly(c); name != "" {
 					return fmt.Errorf("run: %s is a primary script: --%s is for the default primary (the script decides when to replace its workers)", script, name)
 				}
+				grants, env, err := workerEnv(c)
+				if err != nil {
+					return err
+				}
+				limits := processLimits(c, true)
+				limits.Env = append(limits.Env, env...)
 				return runPrimary(c.Context, primaryOptions{
 					script:  script,
 					args:    c.Args().Tail(),
 					stdout:  c.App.Writer,
 					stderr:  c.App.ErrWriter,
-					process: processLimits(c, true),
-					// Compiled workers of the script get --max-memory too.
-					memoryPages: uint32(c.Uint("max-memory") * 16),
+					process: limits,
+					// Compiled workers of the script are checked against --max-memory too.
+					memoryPages: grants.MemoryPages,
 				})
 			}
 			sup, err := supervisionFromFlags(c)
+			if err != nil {
+				return err
+			}
+			grants, env, err := workerEnv(c)
 			if err != nil {
 				return err
 			}
@@ -94,22 +117,78 @@ func runCommand() *cli.Command {
 				silent:      c.Bool("silent"),
 				stderr:      c.App.ErrWriter,
 				supervision: sup,
-			}
-			for _, dir := range c.StringSlice("allow-dir") {
-				if strings.Contains(dir, "\n") {
-					return fmt.Errorf("run: --allow-dir %q: a directory name with a newline is not supported", dir)
-				}
-			}
-			if dirs := c.StringSlice("allow-dir"); len(dirs) > 0 {
-				opts.env = append(opts.env, worker.EnvAllowDirs+"="+strings.Join(dirs, "\n"))
-			}
-			if mib := c.Uint("max-memory"); mib > 0 {
-				opts.memoryPages = uint32(mib * 16)
-				opts.env = append(opts.env, fmt.Sprintf("%s=%d", worker.EnvMemoryPages, opts.memoryPages))
+				env:         env,
+				memoryPages: grants.MemoryPages,
 			}
 			return runCluster(c.Context, opts)
 		},
 	}
+}
+
+// The memory caps a worker gets unless told otherwise (Node caps a
+// worker's heap too, at a few GiB): enough for a service, not for one
+// runaway worker to take the machine.
+const (
+	defaultMaxMemoryMiB = 1024
+	defaultMaxHeapMiB   = 1024
+)
+
+// workerEnv reads the sandbox and memory flags into the grants and the
+// environment entries that carry them to every worker (worker.Options). --max-rss,
+// when lower, lowers both caps: the worker then stops at its allocation
+// instead of between two of the primary's once-a-heartbeat checks.
+func workerEnv(c *cli.Context) (worker.Options, []string, error) {
+	o := worker.Options{
+		AllowDirs:   c.StringSlice("allow-dir"),
+		AllowListen: c.StringSlice("allow-listen"),
+	}
+	for _, d := range o.AllowDirs {
+		spec, err := wasm.ParseDir(d)
+		if err != nil {
+			return o, nil, fmt.Errorf("run: --allow-dir %q: write DIR, HOSTDIR:GUESTDIR, or either followed by :ro", d)
+		}
+		if st, err := os.Stat(spec.Host); err != nil || !st.IsDir() {
+			return o, nil, fmt.Errorf("run: --allow-dir %q: %s is not a directory; create it or grant another", d, spec.Host)
+		}
+	}
+	for _, l := range o.AllowListen {
+		if _, err := wasm.ParseListen(l); err != nil {
+			return o, nil, fmt.Errorf("run: --allow-listen %q: write HOST:PORT, :PORT or :LOW-HIGH (for example :8080 or 127.0.0.1:8000-8099)", l)
+		}
+	}
+	for _, kv := range c.StringSlice("env") {
+		k, _, set := strings.Cut(kv, "=")
+		if k == "" {
+			return o, nil, fmt.Errorf("run: --env %q: write KEY (to copy yours) or KEY=VALUE", kv)
+		}
+		if !set {
+			v, ok := os.LookupEnv(k)
+			if !ok {
+				continue // as docker run -e KEY does with a KEY you do not have
+			}
+			kv = k + "=" + v
+		}
+		o.GuestEnv = append(o.GuestEnv, kv)
+	}
+	memoryMiB, heapMiB := uint64(c.Uint("max-memory")), uint64(c.Uint("max-heap"))
+	if rss := uint64(c.Uint("max-rss")); rss > 0 {
+		memoryMiB, heapMiB = capAt(memoryMiB, rss), capAt(heapMiB, rss)
+	}
+	if memoryMiB > 4096 {
+		return o, nil, fmt.Errorf("run: --max-memory %d: a guest's memory is at most 4096 MiB", memoryMiB)
+	}
+	o.MemoryPages = uint32(memoryMiB * 16)
+	o.MaxHeap = int64(heapMiB) << 20
+	env, err := o.Environ()
+	return o, env, err
+}
+
+// capAt is limit lowered to at most, 0 (no limit) counting as infinite.
+func capAt(limit, at uint64) uint64 {
+	if limit == 0 || limit > at {
+		return at
+	}
+	return limit
 }
 
 type runOptions struct {

@@ -200,7 +200,14 @@ func (r *Run) PIDs() map[int]int {
 // exits 0 leaving no worker behind. It returns the run for further checks.
 func ReadyThenInterrupt(t testing.TB, dir, bin string, n int, script string, wait func(*Run)) *Run {
 	t.Helper()
-	r := Start(t, dir, bin, "run", "--workers", strconv.Itoa(n), script)
+	return ReadyThenInterruptArgs(t, dir, bin, n, []string{script}, wait)
+}
+
+// ReadyThenInterruptArgs is ReadyThenInterrupt with more for `isowasm run
+// --workers n`: flags, then the script and its arguments.
+func ReadyThenInterruptArgs(t testing.TB, dir, bin string, n int, args []string, wait func(*Run)) *Run {
+	t.Helper()
+	r := Start(t, dir, bin, append([]string{"run", "--workers", strconv.Itoa(n)}, args...)...)
 	r.Stderr.Wait(t, fmt.Sprintf("%d of %d workers ready", n, n))
 	if wait != nil {
 		wait(r)

@@ -17,7 +17,7 @@ import (
 )
 
 // TestServe builds the guest from source, as build.sh does, runs it the way
-// the README does with two workers on one port, and checks that new
+// the README does with two workers on one port (granted, as PORT is), and checks that new
 // connections reach both and that Ctrl-C ends the cluster cleanly.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
@@ -39,7 +39,8 @@ func TestServe(t *testing.T) {
 	ln.Close()
 	t.Setenv("PORT", port)
 
-	enginetest.ReadyThenInterrupt(t, ".", bin, 2, module, func(r *enginetest.Run) {
+	// A guest sees only the environment and addresses it is granted.
+	enginetest.ReadyThenInterruptArgs(t, ".", bin, 2, []string{"--env", "PORT", "--allow-listen", ":" + port, module}, func(r *enginetest.Run) {
 		r.Stdout.Wait(t, "listening on port "+port, 2)
 		tr := &http.Transport{DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()

@@ -112,6 +112,42 @@ func validateHTTP(cm wazero.CompiledModule, refuse func(string, ...any) error) e
 	return nil
 }
 
+// Listen is an address a guest may listen on: a host name or address as
+// the guest gives it ("" is any: the guest may also ask for every
+// address), and a range of ports.
+type Listen struct {
+	Host      string
+	Low, High int
+}
+
+// ParseListen reads a grant as the command line writes it: HOST:PORT,
+// :PORT (any host), or either with a range of ports, :8000-8099. Port 0
+// (a free port the system picks) must be granted as such (:0).
+func ParseListen(spec string) (Listen, error) {
+	var l Listen
+	host, ports, err := net.SplitHostPort(spec)
+	if err != nil {
+		return l, fmt.Errorf("wasm: listen grant %q: write HOST:PORT, :PORT or :LOW-HIGH", spec)
+	}
+	lo, hi, isRange := strings.Cut(ports, "-")
+	if !isRange {
+		hi = lo
+	}
+	l.Host = host
+	l.Low, err = strconv.Atoi(lo)
+	if err == nil {
+		l.High, err = strconv.Atoi(hi)
+	}
+	if err != nil || l.Low < 0 || l.High > 65535 || l.Low > l.High {
+		return l, fmt.Errorf("wasm: listen grant %q: %q is not a port or a range of ports LOW-HIGH within 0-65535", spec, ports)
+	}
+	return l, nil
+}
+
+func (l Listen) allows(host string, port int) bool {
+	return (l.Host == "" || l.Host == host) && l.Low <= port && port <= l.High
+}
+
 // httpListen is the http_listen import.
 func (w *worker) httpListen(m api.Module, port int32, hostPtr, hostLen uint32) int32 {
 	b, ok := m.Memory().Read(hostPtr, hostLen)
@@ -122,6 +158,11 @@ func (w *worker) httpListen(m api.Module, port int32, hostPtr, hostLen uint32) i
 	hostName := string(b)
 	if w.onHTTPRequest == nil {
 		w.errorf("http_listen: the guest does not export %s", hostabi.ExportOnHTTPRequest)
+		return hostabi.StatusListen
+	}
+	if !slices.ContainsFunc(w.cfg.AllowListen, func(l Listen) bool { return l.allows(hostName, int(port)) }) {
+		addr := net.JoinHostPort(hostName, strconv.Itoa(int(port)))
+		w.errorf("http_listen %s refused: %s may not listen there; grant it with --allow-listen %s", addr, w.cfg.Module, addr)
 		return hostabi.StatusListen
 	}
 	ln, err := host.Listen(hostName, int(port), "", w.ch != nil)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,31 +21,22 @@ import (
 	"github.com/isowasm/isowasm/runtimes/wasm"
 )
 
-var (
-	httpGuestOnce sync.Once
-	httpGuestPath string
-	httpGuestErr  error
-)
-
-// httpGuest builds testdata/httpguest once per test binary.
-func httpGuest(t testing.TB) string {
-	t.Helper()
-	httpGuestOnce.Do(func() {
-		httpGuestPath = filepath.Join(guestDir, "httpguest.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", httpGuestPath, "./runtimes/wasm/testdata/httpguest")
-		cmd.Dir = repoRoot(t)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			httpGuestErr = errors.New("building the HTTP guest: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if httpGuestErr != nil {
-		t.Fatal(httpGuestErr)
-	}
-	return httpGuestPath
-}
+// httpGuest is testdata/httpguest.
+func httpGuest(t testing.TB) string { return buildGoGuest(t, "runtimes/wasm/testdata/httpguest") }
 
 func withEnv(env ...string) option { return func(c *wasm.Config) { c.Env = env } }
+
+func withListen(specs ...string) option {
+	return func(c *wasm.Config) {
+		for _, spec := range specs {
+			l, err := wasm.ParseListen(spec)
+			if err != nil {
+				panic(err)
+			}
+			c.AllowListen = append(c.AllowListen, l)
+		}
+	}
+}
 
 // listening waits for the worker's Listening frame and returns its URL.
 func (s *session) listening() (string, frame.Listening) {
@@ -90,7 +80,7 @@ func httpDo(t *testing.T, c *http.Client, method, url, body string, header ...st
 }
 
 func TestHTTPGuest(t *testing.T) {
-	s := start(t, httpGuest(t), withEnv("PORT=0"))
+	s := start(t, httpGuest(t), withEnv("PORT=0"), withListen("127.0.0.1:0"))
 	s.expectReady()
 	url, l := s.listening()
 	if l.Address != "127.0.0.1" || l.AddressType != 4 {
@@ -143,7 +133,7 @@ func TestHTTPGuest(t *testing.T) {
 }
 
 func TestHTTPGuestPanics(t *testing.T) {
-	s := start(t, httpGuest(t), withEnv("PORT=0"))
+	s := start(t, httpGuest(t), withEnv("PORT=0"), withListen("127.0.0.1:0"))
 	s.expectReady()
 	url, _ := s.listening()
 	tr := &http.Transport{}
@@ -159,7 +149,7 @@ func TestHTTPGuestPanics(t *testing.T) {
 
 // The C example answers as the Go one does.
 func TestHTTPExampleC(t *testing.T) {
-	s := start(t, filepath.Join(repoRoot(t), "examples", "http-wasm-c", "worker.wasm"), withEnv("PORT=0"))
+	s := start(t, filepath.Join(repoRoot(t), "examples", "http-wasm-c", "worker.wasm"), withEnv("PORT=0"), withListen(":0"))
 	url, l := s.listening()
 	s.expectReady()
 	if l.Address != "" || l.AddressType != 4 {
@@ -249,7 +239,7 @@ func serveModule(b *testing.B, module string) string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		wasm.Run(context.Background(), wasm.Config{Module: module, Channel: ch, CacheDir: cacheDir, Env: []string{"PORT=0"}})
+		wasm.Run(context.Background(), wasm.Config{Module: module, Channel: ch, CacheDir: cacheDir, Env: []string{"PORT=0"}, AllowListen: []wasm.Listen{{Low: 0, High: 0}}})
 	}()
 	b.Cleanup(func() { primary.Close(); <-done; reading.Wait() })
 	for f := range frames {
@@ -349,7 +339,7 @@ func TestHTTPExampleCUpToDate(t *testing.T) {
 // a head over 16 KiB refused with 431, and a client that leaves before
 // its asynchronous answer does not disturb the others.
 func TestHTTPGuestWire(t *testing.T) {
-	s := start(t, httpGuest(t), withEnv("PORT=0"))
+	s := start(t, httpGuest(t), withEnv("PORT=0"), withListen("127.0.0.1:0"))
 	s.expectReady()
 	url, _ := s.listening()
 	addr := strings.TrimPrefix(url, "http://")

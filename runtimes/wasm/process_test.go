@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/isowasm/isowasm/hostabi"
 	"github.com/isowasm/isowasm/hostabi/frame"
 	"github.com/isowasm/isowasm/runtimes/host"
+	"github.com/isowasm/isowasm/runtimes/host/hosttest"
 	"github.com/isowasm/isowasm/runtimes/wasm"
 )
 
@@ -25,6 +25,7 @@ import (
 const (
 	envTestModule = "ISOWASM_TEST_WASM_MODULE"
 	envTestCache  = "ISOWASM_TEST_WASM_CACHE"
+	envTestPages  = "ISOWASM_TEST_WASM_PAGES" // Config.MemoryLimitPages
 	// envBenchBinary names a binary to fork instead of the test binary,
 	// run as "binary module.wasm" in a worker's environment: the isowasm
 	// binary itself, to measure what users get.
@@ -42,12 +43,14 @@ func workerProcess(module string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	pages, _ := strconv.Atoi(os.Getenv(envTestPages))
 	code, err := wasm.Run(context.Background(), wasm.Config{
-		Module:   module,
-		Channel:  ch,
-		CacheDir: os.Getenv(envTestCache),
-		Stdout:   os.Stdout,
-		Stderr:   os.Stderr,
+		Module:           module,
+		Channel:          ch,
+		CacheDir:         os.Getenv(envTestCache),
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		MemoryLimitPages: uint32(pages),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "isowasm: worker %d: %v\n", cfg.WorkerID, err)
@@ -64,39 +67,20 @@ type proc struct {
 	stderr strings.Builder
 }
 
-// fork starts a worker process for module and returns once it said hello.
-func fork(tb testing.TB, module, cache string) *proc {
+// fork starts a worker process for module and returns once it said hello;
+// env is added to its environment.
+func fork(tb testing.TB, module, cache string, env ...string) *proc {
 	tb.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	parent := os.NewFile(uintptr(fds[0]), "primary")
-	child := os.NewFile(uintptr(fds[1]), "worker")
-	conn, err := net.FileConn(parent)
-	parent.Close()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proc{conn: conn, r: frame.NewReader(conn, 0), w: frame.NewWriter(conn, 0)}
+	p := &proc{}
 	if bin := os.Getenv(envBenchBinary); bin != "" {
 		p.cmd = exec.Command(bin, module) // a binary with the worker mode wired
 	} else {
 		p.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	}
-	p.cmd.ExtraFiles = []*os.File{child}
-	p.cmd.Env = append(os.Environ(),
-		envTestModule+"="+module,
-		envTestCache+"="+cache,
-		hostabi.EnvWorkerID+"=1",
-		hostabi.EnvCookie+"=test",
-		hostabi.EnvChannelFD+"="+strconv.Itoa(hostabi.ChannelFD),
-	)
+	p.cmd.Env = append(append(os.Environ(), envTestModule+"="+module, envTestCache+"="+cache), env...)
 	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	child.Close()
+	p.conn = hosttest.Start(tb, p.cmd, 1)
+	p.r, p.w = frame.NewReader(p.conn, 0), frame.NewWriter(p.conn, 0)
 	return p
 }
 
@@ -231,3 +215,33 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// A guest that allocates without end stops at its memory cap: the Go
+// guest's allocator fails there, it traps, the worker says why and exits
+// 1; the process's peak resident size (the kernel's, from wait4) stays
+// near the cap, where wazero's own growth by copying reached 3-4 times
+// it.
+func TestMemoryCapHolds(t *testing.T) {
+	const capMiB = 64
+	p := fork(t, sandboxGuest(t), cacheDir, fmt.Sprintf("%s=%d", envTestPages, capMiB*16))
+	p.readyAfterHello(t)
+	body, _ := frame.Marshal(obj("type", "grow", "mib", 1000))
+	p.w.Write(frame.Message(body))
+	if code := p.wait(t); code != 1 {
+		t.Fatalf("exit code %d, want 1; stderr: %s", code, p.stderr.String())
+	}
+	peak := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss >> 10 // MiB
+	t.Logf("peak RSS %d MiB under a %d MiB cap", peak, capMiB)
+	for _, want := range []string{"out of memory", fmt.Sprintf("of its %d MiB limit: raise --max-memory", capMiB)} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr does not say %q: %s", want, p.stderr.String())
+		}
+	}
+	if peak > capMiB+capSlackMiB {
+		t.Errorf("peak RSS %d MiB, over the %d MiB cap by more than %d MiB", peak, capMiB, capSlackMiB)
+	}
+}
+
+// capSlackMiB is what a worker process holds besides its guest's memory:
+// the runtime, the compiled guest, the binary's pages.
+const capSlackMiB = 48

@@ -35,10 +35,13 @@ type Config struct {
 	// os.UserCacheDir()/isowasm/wasm, "off" disables the cache. A
 	// directory that cannot be created is the same as "off".
 	CacheDir string
-	// AllowDirs are host directories the guest may open, each "dir" (seen
-	// by the guest at the same path) or "hostdir:guestdir". None: no
-	// filesystem at all.
-	AllowDirs []string
+	// AllowDirs are the host directories the guest may use (ParseDir
+	// reads them as the command line writes them). The guest cannot leave
+	// them, by ".." or by any symbolic link. None: no filesystem at all.
+	AllowDirs []Dir
+	// AllowListen are the addresses the guest may listen on (ParseListen
+	// reads them as the command line writes them). None: it cannot listen.
+	AllowListen []Listen
 	// MemoryLimitPages caps the guest's memory in 64 KiB pages; 0 is
 	// wazero's limit (4 GiB).
 	MemoryLimitPages uint32

@@ -44,10 +44,35 @@ func TestMain(m *testing.M) {
 
 var (
 	guestDir    string
-	goGuestOnce sync.Once
-	goGuestPath string
-	goGuestErr  error
+	guestBuilds sync.Map // package dir → *guestBuild
 )
+
+type guestBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildGoGuest builds the Go guest in pkg (a directory of the module) once
+// per test binary, as its build.sh would: GOOS=wasip1, a reactor.
+func buildGoGuest(t testing.TB, pkg string) string {
+	t.Helper()
+	v, _ := guestBuilds.LoadOrStore(pkg, &guestBuild{})
+	b := v.(*guestBuild)
+	b.once.Do(func() {
+		b.path = filepath.Join(guestDir, strings.ReplaceAll(pkg, "/", "_")+".wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", b.path, "./"+pkg)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = errors.New("building the Go guest " + pkg + ": " + err.Error() + "\n" + string(out))
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
 
 // repoRoot is the module root, two levels up from this package.
 func repoRoot(t testing.TB) string {
@@ -56,23 +81,8 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// goGuest builds examples/wasm-go once per test binary.
-func goGuest(t testing.TB) string {
-	t.Helper()
-	goGuestOnce.Do(func() {
-		goGuestPath = filepath.Join(guestDir, "wasm-go.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", goGuestPath, "./examples/wasm-go")
-		cmd.Dir = repoRoot(t)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			goGuestErr = errors.New("building the Go guest: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if goGuestErr != nil {
-		t.Fatal(goGuestErr)
-	}
-	return goGuestPath
-}
+// goGuest is examples/wasm-go.
+func goGuest(t testing.TB) string { return buildGoGuest(t, "examples/wasm-go") }
 
 func cGuest(t testing.TB) string {
 	return filepath.Join(repoRoot(t), "examples", "wasm-c", "worker.wasm")

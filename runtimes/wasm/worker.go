@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/isowasm/isowasm/hostabi"
@@ -46,8 +48,14 @@ type worker struct {
 	destroying bool
 	destroyAt  time.Time
 
+	roots []*os.Root // the granted directories, closed when the guest is gone
+
 	done bool // the worker must end with code
 	code int
+
+	linesMu    sync.Mutex // errorf's counts (it is called from HTTP goroutines too)
+	linesSince time.Time
+	lines      map[string]*lineKind
 
 	mu     sync.Mutex
 	posted []event
@@ -82,8 +90,51 @@ func newWorker(cfg Config) *worker {
 	}
 }
 
+// errorf prints one of the runtime's own error lines. A guest that does
+// the same wrong thing in a loop (every send refused) would print gigabytes:
+// past linesPerKind lines of one kind (one format) in a second, lines are
+// only counted, and one line says how many were left out.
 func (w *worker) errorf(format string, args ...any) {
-	fmt.Fprintf(w.cfg.Stderr, "isowasm: worker %d: %s\n", w.workerID(), fmt.Sprintf(format, args...))
+	w.linesMu.Lock()
+	defer w.linesMu.Unlock()
+	if now := time.Now(); now.Sub(w.linesSince) >= time.Second {
+		w.flushLines()
+		w.linesSince = now
+	}
+	if w.lines == nil {
+		w.lines = map[string]*lineKind{}
+	}
+	k := w.lines[format]
+	if k == nil {
+		k = &lineKind{}
+		w.lines[format] = k
+	}
+	line := fmt.Sprintf(format, args...)
+	if k.printed >= linesPerKind {
+		k.dropped++
+		k.last = line
+		return
+	}
+	k.printed++
+	fmt.Fprintf(w.cfg.Stderr, "isowasm: worker %d: %s\n", w.workerID(), line)
+}
+
+// linesPerKind is how many lines of one kind errorf prints in a second.
+const linesPerKind = 10
+
+type lineKind struct {
+	printed, dropped int
+	last             string // the last line left out
+}
+
+// flushLines says what errorf left out, and starts counting again.
+func (w *worker) flushLines() {
+	for _, k := range w.lines {
+		if k.dropped > 0 {
+			fmt.Fprintf(w.cfg.Stderr, "isowasm: worker %d: %d more lines like this one were left out: %s\n", w.workerID(), k.dropped, k.last)
+		}
+	}
+	clear(w.lines)
 }
 
 // instantiate links WASI and the isowasm host module and instantiates the
@@ -112,18 +163,16 @@ func (w *worker) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.C
 		}
 	}
 	if len(w.cfg.AllowDirs) > 0 {
-		fs := wazero.NewFSConfig()
-		for _, d := range w.cfg.AllowDirs {
-			hostDir, guestDir, ok := strings.Cut(d, ":")
-			if !ok {
-				guestDir = hostDir
-			}
-			fs = fs.WithDirMount(hostDir, guestDir)
+		fs, roots, err := mountDirs(w.cfg.AllowDirs)
+		if err != nil {
+			return err
 		}
+		w.roots = roots
 		mc = mc.WithFSConfig(fs)
 	}
-	mod, err := rt.InstantiateModule(ctx, cm, mc)
+	mod, err := rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(allocateReserved)), cm, mc)
 	if err != nil {
+		w.closeRoots()
 		return &ModuleError{Path: w.cfg.Module, Problem: "cannot be instantiated: " + oneLine(err.Error()), Err: err}
 	}
 	w.mod = mod
@@ -137,6 +186,13 @@ func (w *worker) instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.C
 	w.initialize = mod.ExportedFunction(hostabi.ExportInitialize)
 	w.onHTTPRequest = mod.ExportedFunction(hostabi.ExportOnHTTPRequest)
 	return nil
+}
+
+func (w *worker) closeRoots() {
+	for _, r := range w.roots {
+		r.Close()
+	}
+	w.roots = nil
 }
 
 // call calls a guest export. A proc_exit ends the worker with its code; a
@@ -159,8 +215,21 @@ func (w *worker) call(ctx context.Context, name string, fn api.Function, params 
 		return nil, false
 	}
 	w.code = 1
-	w.errorf("%s: trap in %s: %s", w.cfg.Module, name, strings.TrimRight(err.Error(), "\n"))
+	w.errorf("%s: trap in %s: %s%s", w.cfg.Module, name, strings.TrimRight(err.Error(), "\n"), w.memoryNote())
 	return nil, false
+}
+
+// memoryNote says, after a trap, whether the guest had filled its memory
+// limit (its allocator then fails, and most guests trap).
+func (w *worker) memoryNote() string {
+	limit := uint64(w.cfg.MemoryLimitPages) * 65536
+	if limit == 0 {
+		limit = 1 << 32
+	}
+	if w.mem == nil || uint64(w.mem.Size()) < limit/10*9 {
+		return ""
+	}
+	return fmt.Sprintf(" (the guest's memory had reached %d MiB of its %d MiB limit: raise --max-memory if it needs more)", w.mem.Size()>>20, limit>>20)
 }
 
 // finish ends the worker normally: the guest's on_exit runs first.
@@ -177,6 +246,12 @@ var readyPayload = []byte{0x65, 'r', 'e', 'a', 'd', 'y'} // CBOR text "ready"
 
 // run initializes the guest, says ready and loops until the worker ends.
 func (w *worker) run(ctx context.Context) (int, error) {
+	defer func() {
+		w.linesMu.Lock()
+		w.flushLines()
+		w.linesMu.Unlock()
+	}()
+	defer w.closeRoots() // after the module: its open files go first
 	defer w.mod.Close(context.WithoutCancel(ctx))
 	w.ctx = ctx
 	w.guest.Lock()

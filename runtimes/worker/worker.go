@@ -7,6 +7,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -98,6 +99,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		setGC(runGCPercent)
 		ch.AfterReady(func() { _, _ = trimImage() })
 	}
+	opts, err := optionsFromEnv(getenv)
+	if err != nil {
+		return fail(err)
+	}
+	if opts.MaxHeap > 0 {
+		stop := limitHeap(opts.MaxHeap, func(live uint64) {
+			heapExceeded(stderr, cfg.WorkerID, kind, script, live, opts.MaxHeap)
+		})
+		defer stop()
+	}
 	switch kind {
 	case "js":
 		code, err = js.Run(ctx, js.Config{
@@ -109,18 +120,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			Channel: ch,
 		})
 	case "wasm":
-		var opts wasmOptions
-		if opts, err = wasmOptionsFromEnv(getenv); err == nil {
-			code, err = wasm.Run(ctx, wasm.Config{
-				Module:           script,
-				Args:             args[2:],
-				Env:              Environ(),
-				Stdout:           stdout,
-				Stderr:           stderr,
-				Channel:          ch,
-				AllowDirs:        opts.allowDirs,
-				MemoryLimitPages: opts.memoryPages,
-			})
+		var wc wasm.Config
+		wc, err = opts.wasmConfig(wasm.Config{
+			Module:  script,
+			Args:    args[2:],
+			Stdout:  stdout,
+			Stderr:  stderr,
+			Channel: ch,
+		})
+		if err == nil {
+			code, err = wasm.Run(ctx, wc)
 		}
 	}
 	if err != nil {
@@ -141,15 +150,18 @@ const (
 	runGCPercent     = 200
 )
 
-// Environ is a worker script's process.env: this process's environment
-// (the primary's process.env at fork time), without the variables that
-// connect it to the primary.
+// Environ is a JavaScript worker's process.env: this process's
+// environment (the primary's process.env at fork time), without the
+// variables that connect it to the primary or carry its Options.
 func Environ() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, hostabi.EnvCookie+"=") && !strings.HasPrefix(kv, hostabi.EnvChannelFD+"=") {
-			env = append(env, kv)
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case hostabi.EnvCookie, hostabi.EnvChannelFD, EnvAllowDirs, EnvAllowListen, EnvGuestEnv, EnvMemoryPages, EnvMaxHeap:
+			continue
 		}
+		env = append(env, kv)
 	}
 	return env
 }
@@ -165,33 +177,142 @@ func Kind(script string) (string, error) {
 	return "", fmt.Errorf("%s: unknown script type %q: give a .js, .mjs, .cjs, .ts, .mts or .wasm file", script, filepath.Ext(script))
 }
 
-// The primary passes a compiled worker's grants through the environment.
+// The primary passes a worker's grants and limits through the
+// environment of the worker process (Options.Environ writes them).
 const (
-	// EnvAllowDirs lists the directories a Wasm worker may use, one a
-	// line; each is "dir" or "hostdir:guestdir".
+	// EnvAllowDirs lists the directories a Wasm guest may use, one a
+	// line, as wasm.ParseDir reads them.
 	EnvAllowDirs = "ISOWASM_ALLOW_DIRS"
-	// EnvMemoryPages caps a Wasm worker's linear memory, in 64 KiB pages.
+	// EnvAllowListen lists the addresses a Wasm guest may listen on, one
+	// a line, as wasm.ParseListen reads them.
+	EnvAllowListen = "ISOWASM_ALLOW_LISTEN"
+	// EnvGuestEnv is a Wasm guest's whole environment, a JSON array of
+	// "KEY=value" strings.
+	EnvGuestEnv = "ISOWASM_GUEST_ENV"
+	// EnvMemoryPages caps a Wasm guest's linear memory, in 64 KiB pages.
 	EnvMemoryPages = "ISOWASM_MEMORY_PAGES"
+	// EnvMaxHeap caps a worker process's Go heap (a JavaScript worker's
+	// objects), in bytes.
+	EnvMaxHeap = "ISOWASM_MAX_HEAP"
 )
 
-type wasmOptions struct {
-	allowDirs   []string
-	memoryPages uint32
+// Options are what a primary grants its workers and the limits they run
+// under. The grants are for compiled (Wasm) workers: a guest reaches
+// nothing but its own memory and its channel unless granted here. A
+// JavaScript worker is not sandboxed: it has the user's rights and the
+// primary's whole environment, and only MaxHeap applies to it.
+type Options struct {
+	// AllowDirs are directories the guest may use (wasm.ParseDir).
+	AllowDirs []string
+	// AllowListen are the addresses the guest may listen on
+	// (wasm.ParseListen).
+	AllowListen []string
+	// GuestEnv is the guest's whole environment, "KEY=value" entries.
+	GuestEnv []string
+	// MemoryPages caps the guest's linear memory in 64 KiB pages; 0 is
+	// the module's own maximum (at most 4 GiB).
+	MemoryPages uint32
+	// MaxHeap caps the worker process's Go heap in bytes: the collector
+	// works harder near it, and a worker whose live heap goes over it
+	// ends with a message saying so. 0: no cap.
+	MaxHeap int64
 }
 
-func wasmOptionsFromEnv(getenv func(string) string) (wasmOptions, error) {
-	var o wasmOptions
+// Environ returns the environment entries that pass o to worker
+// processes (engine.Config.Env, process.Config.Env), after checking each
+// grant.
+func (o Options) Environ() ([]string, error) {
+	var env []string
+	for _, d := range o.AllowDirs {
+		if strings.Contains(d, "\n") {
+			return nil, fmt.Errorf("worker: directory %q: a name with a newline is not supported", d)
+		}
+		if _, err := wasm.ParseDir(d); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range o.AllowListen {
+		if _, err := wasm.ParseListen(l); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.AllowDirs) > 0 {
+		env = append(env, EnvAllowDirs+"="+strings.Join(o.AllowDirs, "\n"))
+	}
+	if len(o.AllowListen) > 0 {
+		env = append(env, EnvAllowListen+"="+strings.Join(o.AllowListen, "\n"))
+	}
+	if len(o.GuestEnv) > 0 {
+		for _, kv := range o.GuestEnv {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return nil, fmt.Errorf("worker: guest environment entry %q is not KEY=value", kv)
+			}
+		}
+		b, err := json.Marshal(o.GuestEnv)
+		if err != nil {
+			return nil, fmt.Errorf("worker: guest environment: %w", err)
+		}
+		env = append(env, EnvGuestEnv+"="+string(b))
+	}
+	if o.MemoryPages > 0 {
+		env = append(env, EnvMemoryPages+"="+strconv.FormatUint(uint64(o.MemoryPages), 10))
+	}
+	if o.MaxHeap > 0 {
+		env = append(env, EnvMaxHeap+"="+strconv.FormatInt(o.MaxHeap, 10))
+	}
+	return env, nil
+}
+
+// optionsFromEnv reads what Environ wrote.
+func optionsFromEnv(getenv func(string) string) (Options, error) {
+	var o Options
 	if s := getenv(EnvAllowDirs); s != "" {
-		o.allowDirs = strings.Split(s, "\n")
+		o.AllowDirs = strings.Split(s, "\n")
+	}
+	if s := getenv(EnvAllowListen); s != "" {
+		o.AllowListen = strings.Split(s, "\n")
+	}
+	if s := getenv(EnvGuestEnv); s != "" {
+		if err := json.Unmarshal([]byte(s), &o.GuestEnv); err != nil {
+			return o, fmt.Errorf("%s is not a JSON array of strings: %w", EnvGuestEnv, err)
+		}
 	}
 	if s := getenv(EnvMemoryPages); s != "" {
 		n, err := strconv.ParseUint(s, 10, 32)
 		if err != nil || n == 0 {
 			return o, fmt.Errorf("%s=%q is not a number of pages", EnvMemoryPages, s)
 		}
-		o.memoryPages = uint32(n)
+		o.MemoryPages = uint32(n)
+	}
+	if s := getenv(EnvMaxHeap); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("%s=%q is not a number of bytes", EnvMaxHeap, s)
+		}
+		o.MaxHeap = n
 	}
 	return o, nil
+}
+
+// wasmConfig turns the grants into the Wasm runtime's terms.
+func (o Options) wasmConfig(cfg wasm.Config) (wasm.Config, error) {
+	for _, spec := range o.AllowDirs {
+		d, err := wasm.ParseDir(spec)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.AllowDirs = append(cfg.AllowDirs, d)
+	}
+	for _, spec := range o.AllowListen {
+		l, err := wasm.ParseListen(spec)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.AllowListen = append(cfg.AllowListen, l)
+	}
+	cfg.Env = o.GuestEnv
+	cfg.MemoryLimitPages = o.MemoryPages
+	return cfg, nil
 }
 
 // workerProcs is the GOMAXPROCS a worker process runs with, 0 to leave the

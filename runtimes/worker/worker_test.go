@@ -1,6 +1,10 @@
 package worker
 
-import "testing"
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
 
 func TestWorkerProcs(t *testing.T) {
 	tests := []struct {
@@ -33,14 +37,45 @@ func TestKind(t *testing.T) {
 	}
 }
 
-func TestWasmOptionsFromEnv(t *testing.T) {
-	env := map[string]string{EnvAllowDirs: "/a\n/b:/c", EnvMemoryPages: "32"}
-	o, err := wasmOptionsFromEnv(func(k string) string { return env[k] })
-	if err != nil || len(o.allowDirs) != 2 || o.allowDirs[1] != "/b:/c" || o.memoryPages != 32 {
-		t.Fatalf("%+v %v", o, err)
+// Options travel to the worker process in its environment and come back
+// as they were; a bad grant is refused before any worker starts.
+func TestOptionsEnviron(t *testing.T) {
+	o := Options{
+		AllowDirs:   []string{"/a", "/b:/c:ro"},
+		AllowListen: []string{":8080", "127.0.0.1:9000-9009"},
+		GuestEnv:    []string{"A=1", "MULTI=line one\nline two", "EMPTY="},
+		MemoryPages: 32,
+		MaxHeap:     64 << 20,
 	}
-	env[EnvMemoryPages] = "lots"
-	if _, err := wasmOptionsFromEnv(func(k string) string { return env[k] }); err == nil {
-		t.Fatal("a bad page count was accepted")
+	env, err := o.Environ()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	got, err := optionsFromEnv(func(k string) string { return m[k] })
+	if err != nil || !reflect.DeepEqual(got, o) {
+		t.Fatalf("round trip: %+v, %v\nwant %+v", got, err, o)
+	}
+	if none, err := (Options{}).Environ(); err != nil || len(none) != 0 {
+		t.Errorf("no options: %v, %v", none, err)
+	}
+	for _, bad := range []Options{
+		{AllowDirs: []string{"/a:/b:/c"}},
+		{AllowDirs: []string{"/a\nb"}},
+		{AllowListen: []string{"8080"}},
+		{AllowListen: []string{":9000-8000"}},
+		{GuestEnv: []string{"NOVALUE"}},
+	} {
+		if _, err := bad.Environ(); err == nil {
+			t.Errorf("%+v was accepted", bad)
+		}
+	}
+	m[EnvMemoryPages] = "lots"
+	if _, err := optionsFromEnv(func(k string) string { return m[k] }); err == nil {
+		t.Error("a bad page count was accepted")
 	}
 }
