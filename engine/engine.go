@@ -37,7 +37,13 @@
 // replacement of crash-looping workers (RestartPolicy), kill workers that
 // are not ready in time (ReadyTimeout), whose event loop stops answering
 // heartbeats (HeartbeatInterval) or whose memory grows past MaxRSS, and
-// bound the messages queued to a slow worker (MaxQueued). A killed worker
+// bound the messages queued to a slow worker (MaxQueued, MaxQueuedBytes).
+// What a worker sends is bounded without asking: past a few MiB of its
+// messages not yet handled on the loop (process.DefaultMaxUndelivered),
+// its channel is not read until the loop catches up, so a worker that
+// floods the primary blocks as on a pipe; a message that would decode to
+// more than frame.MaxDecodedOverhead of the primary's memory is refused as
+// a protocol error. A killed worker
 // is reported as a workerError whose cause is a *KillError, then exits and
 // is replaced like any other. A resolved send means the frame was written
 // to the worker's channel, as in Node (not that the worker handled it);
@@ -156,6 +162,10 @@ type Config struct {
 	// a *SendError wrapping ErrQueueFull, so a stuck worker cannot make the
 	// primary grow without bound. 0: no cap.
 	MaxQueued int
+	// MaxQueuedBytes caps the same queue in bytes of encoded messages; a
+	// send that would take it past the cap fails the same way, unless
+	// nothing else waits for that worker. 0: no cap.
+	MaxQueuedBytes int64
 }
 
 // withDefaults fills in the defaults of the engine's own fields; the
@@ -228,6 +238,7 @@ func New(cfg Config) (*Primary, error) {
 		HeartbeatTimeout:  cfg.HeartbeatTimeout,
 		MaxRSS:            cfg.MaxRSS,
 		MaxQueued:         cfg.MaxQueued,
+		MaxQueuedBytes:    cfg.MaxQueuedBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

@@ -21,17 +21,22 @@ func (p *Primary) startProcess(w *Worker) (*process.Process, error) {
 	h := process.Handlers{
 		Online: func() { p.post(func() { p.onOnline(w) }) },
 		Message: func(payload []byte) error {
-			// Decoded here, off the loop; a payload the shared mode refuses
-			// breaks the protocol.
+			// Decoded here, off the loop; a payload the shared mode refuses,
+			// or one that would decode too large, breaks the protocol.
 			v, err := frame.Value(payload)
 			if err != nil {
+				if errors.Is(err, frame.ErrTooLarge) {
+					return err
+				}
 				return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
 			}
-			// One closure per message: the hottest post there is.
+			// One closure per message: the hottest post there is. It runs
+			// after forkOne has set w.proc (both on the loop).
 			p.exec.Post(func() {
 				if !p.closed.Load() {
 					p.onMessage(w, v, payload)
 				}
+				w.proc.Delivered(len(payload))
 			})
 			return nil
 		},

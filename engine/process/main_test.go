@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,8 @@ func TestMain(m *testing.M) {
 //	oversize      says hello, then announces a 2 GiB frame
 //	truncated     says hello, then half a frame, then closes its channel
 //	not-cbor      says hello, then a message frame whose body is no CBOR
+//	flood N SIZE  says hello, sends N messages of SIZE bytes as fast as the
+//	              channel takes them, then "done"; then echoes
 //
 // Commands: "print" (lines on stdout and stderr), "env" (a message with the
 // working directory, argv and HELPER_EXTRA), "listen", "leave"
@@ -107,6 +110,16 @@ func helperWorker(args []string) int {
 	case "not-cbor":
 		_ = w.Write(frame.Message([]byte{0xff, 0xfe}))
 		time.Sleep(time.Hour)
+	case "flood":
+		n, _ := strconv.Atoi(args[1])
+		size, _ := strconv.Atoi(args[2])
+		b, _ := frame.Marshal(strings.Repeat("x", size))
+		for range n {
+			if err := w.Write(frame.Message(b)); err != nil {
+				return 0
+			}
+		}
+		message("done")
 	}
 	r := frame.NewReader(conn, 0)
 	for {

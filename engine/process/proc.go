@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -45,6 +46,14 @@ type Process struct {
 	readerDone chan struct{}
 	pipesDone  sync.WaitGroup
 
+	// Read-side backpressure (Config.MaxUndelivered).
+	undelivered atomic.Int64  // bytes of messages handed to Handlers.Message, not yet Delivered
+	waiting     atomic.Bool   // the reader waits for deliveries
+	stalled     atomic.Bool   // it has waited since the watchdog last looked
+	resume      chan struct{} // 1-buffered: a delivery brought undelivered under the cap
+	unbounded   chan struct{} // closed when the cap no longer applies (exited, channel closed)
+	unboundOnce sync.Once
+
 	online    atomic.Bool  // the Hello was right: heartbeats may be sent
 	heartbeat atomic.Int64 // when the unanswered heartbeat was sent (UnixNano), 0: none
 	ending    bool         // under hmu: the reader reports the end; no more Unhealthy
@@ -61,7 +70,7 @@ func (pr *Process) PID() int { return pr.pid }
 // the kernel: not a proof the worker read it), ErrChannelClosed when the
 // channel is or becomes closed before the frame is written (queued frames
 // of a process that dies fail so), ErrQueueFull when Config.MaxQueued
-// messages already wait, or a *frame.SizeError for a frame over the limit
+// messages or Config.MaxQueuedBytes bytes already wait, or a *frame.SizeError for a frame over the limit
 // (the channel survives those two). It is called on the writer goroutine,
 // or at once when the message is refused. Frames are written in Send order.
 func (pr *Process) Send(payload []byte, done func(error)) {
@@ -76,6 +85,69 @@ type Settler interface{ Settle(err error) }
 // object for the result needs no closure per message.
 func (pr *Process) SendTo(payload []byte, s Settler) {
 	pr.out.push(outItem{f: frame.Message(payload), settler: s, counted: true})
+}
+
+// Delivered reports that n bytes of messages from the process (the
+// len(payload) of each that Handlers.Message was given) are handled or
+// dropped, so no longer held for it. Once what is held is back under
+// Config.MaxUndelivered the channel is read again. Safe from any
+// goroutine; cheap enough to call for every message. After a large
+// message (bigMessage) the memory it took is given back to the system at
+// once, rather than staying in the primary's heap after a burst.
+func (pr *Process) Delivered(n int) {
+	if pr.undelivered.Add(-int64(n)) <= pr.g.cfg.MaxUndelivered && pr.waiting.Load() {
+		select {
+		case pr.resume <- struct{}{}:
+		default:
+		}
+	}
+	if n >= bigMessage {
+		debug.FreeOSMemory()
+	}
+}
+
+// bigMessage is the size from which a delivered or refused message makes
+// the primary return its free memory to the system: a forced collection
+// costs about a millisecond, small next to reading and decoding this
+// much, and the heap does not keep the peak of a burst of large frames.
+const bigMessage = 16 << 20
+
+// held counts a message handed to Handlers.Message and, once more than
+// Config.MaxUndelivered bytes are held, waits until deliveries bring them
+// back under it or the cap is lifted (unbind).
+func (pr *Process) held(n int) {
+	max := pr.g.cfg.MaxUndelivered
+	if pr.undelivered.Add(int64(n)) <= max {
+		return
+	}
+	// Delivered stores undelivered then loads waiting; this stores waiting
+	// then loads undelivered: one of the two sees the other's write, so a
+	// delivery is never missed.
+	pr.waiting.Store(true)
+	pr.stalled.Store(true)
+	for pr.undelivered.Load() > max {
+		select {
+		case <-pr.resume:
+		case <-pr.unbounded:
+			pr.waiting.Store(false)
+			return
+		}
+	}
+	pr.waiting.Store(false)
+}
+
+// unbind lifts Config.MaxUndelivered for good: the process has exited, so
+// what is left to read is what the socket buffers, or the channel is
+// closed.
+func (pr *Process) unbind() {
+	pr.unboundOnce.Do(func() { close(pr.unbounded) })
+}
+
+// stopReading closes the channel, so that the reader ends even if it was
+// waiting for deliveries.
+func (pr *Process) stopReading() {
+	pr.conn.Close()
+	pr.unbind()
 }
 
 // Disconnect asks the process to close its servers and then its channel
@@ -157,7 +229,7 @@ func (pr *Process) read() {
 		// own first: a process that broke the protocol always ends SIGKILLed.
 		_ = pr.cmd.Process.Kill()
 	}
-	pr.conn.Close()
+	pr.stopReading()
 	pr.out.close()
 	if broken {
 		perr := &ProtocolError{ID: pr.id, Err: err}
@@ -224,8 +296,13 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 			}
 			pr.call(func() { err = h.Message(f.Body) })
 			if err != nil {
+				if len(f.Body) >= bigMessage {
+					f = frame.Frame{}
+					debug.FreeOSMemory() // a refused large message is garbage now
+				}
 				return err
 			}
+			pr.held(len(f.Body))
 		case frame.TypeHeartbeatAck:
 			pr.heartbeat.Store(0)
 		case frame.TypeExitedAfterDisconnect:
@@ -286,7 +363,7 @@ func (pr *Process) write() {
 				err = ErrChannelClosed
 			}
 			if it.counted {
-				pr.out.written()
+				pr.out.written(len(it.f.Body))
 			}
 			it.finish(err)
 		}
@@ -306,6 +383,9 @@ func (pr *Process) waitExit() {
 	} else {
 		code = pr.cmd.ProcessState.ExitCode()
 	}
+	// Dead, it sends no more: what its channel still holds is read without
+	// waiting for deliveries, within the drain timeout.
+	pr.unbind()
 	drained := make(chan struct{})
 	go func() { // owned here: it ends before waitExit returns
 		<-pr.readerDone
@@ -317,7 +397,7 @@ func (pr *Process) waitExit() {
 	case <-drained:
 	case <-t.C:
 		// Something else holds the process's ends open: stop reading.
-		pr.conn.Close()
+		pr.stopReading()
 		closeAll(pr.pipes...)
 		<-drained
 	}
@@ -368,15 +448,18 @@ func (s *spawner) stop() {
 }
 
 // outbox is a process's queue of frames to write; pushing never blocks.
-// Messages count against max until written; protocol frames never do.
+// Messages count against max and maxBytes until written; protocol frames
+// never do.
 type outbox struct {
-	mu     sync.Mutex
-	items  []outItem
-	closed bool
-	spare  []outItem // a drained slice handed back by the writer, reused
-	max    int       // messages queued and not yet written, at most (0: any)
-	queued int
-	wake   chan struct{}
+	mu       sync.Mutex
+	items    []outItem
+	closed   bool
+	spare    []outItem // a drained slice handed back by the writer, reused
+	max      int       // messages queued and not yet written, at most (0: any)
+	maxBytes int64     // their payload bytes, at most (0: any)
+	queued   int
+	bytes    int64
+	wake     chan struct{}
 }
 
 type outItem struct {
@@ -396,7 +479,9 @@ func (it *outItem) finish(err error) {
 	}
 }
 
-func newOutbox(max int) *outbox { return &outbox{wake: make(chan struct{}, 1), max: max} }
+func newOutbox(max int, maxBytes int64) *outbox {
+	return &outbox{wake: make(chan struct{}, 1), max: max, maxBytes: maxBytes}
+}
 
 func (o *outbox) push(it outItem) {
 	o.mu.Lock()
@@ -404,7 +489,8 @@ func (o *outbox) push(it outItem) {
 	switch {
 	case o.closed:
 		err = ErrChannelClosed
-	case it.counted && o.max > 0 && o.queued >= o.max:
+	case it.counted && o.max > 0 && o.queued >= o.max,
+		it.counted && o.maxBytes > 0 && o.bytes > 0 && o.bytes+int64(len(it.f.Body)) > o.maxBytes:
 		err = ErrQueueFull
 	}
 	if err != nil {
@@ -414,6 +500,7 @@ func (o *outbox) push(it outItem) {
 	}
 	if it.counted {
 		o.queued++
+		o.bytes += int64(len(it.f.Body))
 	}
 	if o.items == nil && o.spare != nil {
 		o.items, o.spare = o.spare, nil
@@ -437,10 +524,11 @@ func (o *outbox) recycle(items []outItem) {
 	o.mu.Unlock()
 }
 
-// written: one counted message left the queue.
-func (o *outbox) written() {
+// written: one counted message of n payload bytes left the queue.
+func (o *outbox) written(n int) {
 	o.mu.Lock()
 	o.queued--
+	o.bytes -= int64(n)
 	o.mu.Unlock()
 }
 

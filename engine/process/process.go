@@ -13,6 +13,13 @@
 // reads too slowly (Config). A process found unhealthy is reported
 // (Handlers.Unhealthy) and killed.
 //
+// What the primary holds for a process is bounded both ways. Messages read
+// from it count until the caller reports them delivered
+// (Process.Delivered); past Config.MaxUndelivered bytes its channel is not
+// read, so the process blocks writing as it would on a pipe. Messages
+// queued to it count until written, against Config.MaxQueued and
+// Config.MaxQueuedBytes.
+//
 // A Group is the set of processes one primary starts. No process outlives
 // it: each is started with the parent-death signal set, from one thread
 // locked for the group's whole life, and Close kills whatever is still
@@ -48,9 +55,9 @@ var (
 	// ErrProtocol: a process broke the channel protocol. A *ProtocolError
 	// matches it.
 	ErrProtocol = errors.New("process: protocol violation")
-	// ErrQueueFull: Config.MaxQueued messages already wait to be written
-	// to the process (it reads too slowly, or not at all); the message was
-	// not queued.
+	// ErrQueueFull: Config.MaxQueued messages, or Config.MaxQueuedBytes
+	// bytes of them, already wait to be written to the process (it reads
+	// too slowly, or not at all); the message was not queued.
 	ErrQueueFull = errors.New("process: too many messages queued")
 	// ErrUnresponsive: the process did not answer a heartbeat within
 	// Config.HeartbeatTimeout. A *KillError matches it.
@@ -122,7 +129,26 @@ type Config struct {
 	// written (its socket is full: it reads slowly or not at all); beyond
 	// it Send fails at once with ErrQueueFull. 0: no cap.
 	MaxQueued int
+	// MaxQueuedBytes caps the same queue in bytes of message payloads: a
+	// Send that would take it past the cap fails at once with
+	// ErrQueueFull, unless the queue is empty (one message of any size up
+	// to MaxFrameSize may always wait). 0: no cap.
+	MaxQueuedBytes int64
+	// MaxUndelivered caps the bytes of messages read from one process and
+	// not yet reported delivered (Process.Delivered): past it the group
+	// stops reading the process's channel until the caller catches up, so
+	// that a process that sends faster than the primary handles blocks, as
+	// on a pipe, instead of the primary holding what it sent. One message
+	// of any size is always read. 0: DefaultMaxUndelivered.
+	MaxUndelivered int64
 }
+
+// DefaultMaxUndelivered is Config.MaxUndelivered's default: enough that a
+// primary keeping up with its workers never waits on it, small enough that
+// a flood from every worker costs the primary little (4 MiB of payloads
+// per worker, and what they decode to; frame.MaxDecodedOverhead bounds
+// that).
+const DefaultMaxUndelivered = 4 << 20
 
 const (
 	defaultHelloTimeout = 10 * time.Second
@@ -156,8 +182,11 @@ func (c Config) validate() (Config, error) {
 		return c, fmt.Errorf("process: HelloTimeout %v is negative", c.HelloTimeout)
 	case c.HeartbeatInterval < 0 || c.HeartbeatTimeout < 0:
 		return c, fmt.Errorf("process: heartbeat interval %v or timeout %v is negative", c.HeartbeatInterval, c.HeartbeatTimeout)
-	case c.MaxRSS < 0 || c.MaxQueued < 0:
-		return c, fmt.Errorf("process: MaxRSS %d or MaxQueued %d is negative", c.MaxRSS, c.MaxQueued)
+	case c.MaxRSS < 0 || c.MaxQueued < 0 || c.MaxQueuedBytes < 0 || c.MaxUndelivered < 0:
+		return c, fmt.Errorf("process: MaxRSS %d, MaxQueued %d, MaxQueuedBytes %d or MaxUndelivered %d is negative", c.MaxRSS, c.MaxQueued, c.MaxQueuedBytes, c.MaxUndelivered)
+	}
+	if c.MaxUndelivered == 0 {
+		c.MaxUndelivered = DefaultMaxUndelivered
 	}
 	if c.HelloTimeout == 0 {
 		c.HelloTimeout = defaultHelloTimeout
@@ -198,8 +227,10 @@ type Handlers struct {
 	// Online: the process said hello with the right cookie, version and id.
 	Online func()
 	// Message is a user message; payload is well-formed CBOR and belongs to
-	// the callee. An error refuses it as malformed: the process is then
-	// treated as having broken the protocol.
+	// the callee, who reports it delivered (Process.Delivered) once it has
+	// handled it or dropped it. An error refuses it as malformed: the
+	// process is then treated as having broken the protocol (nothing is
+	// to be reported delivered).
 	Message func(payload []byte) error
 	// Listening: a server in the process listens.
 	Listening func(frame.Listening)
@@ -324,7 +355,7 @@ func (g *Group) shut() int {
 	g.closing = true
 	for pr := range g.live {
 		_ = pr.cmd.Process.Kill()
-		pr.conn.Close()
+		pr.stopReading()
 		pr.out.close()
 	}
 	return len(g.live)
@@ -371,7 +402,10 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 	}
 	pr := &Process{
 		g: g, id: spec.ID, h: h, cmd: cmd, conn: conn,
-		out: newOutbox(g.cfg.MaxQueued), readerDone: make(chan struct{}),
+		out:        newOutbox(g.cfg.MaxQueued, g.cfg.MaxQueuedBytes),
+		readerDone: make(chan struct{}),
+		resume:     make(chan struct{}, 1),
+		unbounded:  make(chan struct{}),
 	}
 	var childEnds []*os.File
 	if spec.Silent {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -511,4 +512,138 @@ func BenchmarkEcho(b *testing.B) {
 	}
 	pr.Disconnect()
 	_ = g.Close(context.Background())
+}
+
+// TestUndeliveredBound: a process that sends faster than its messages are
+// delivered is not read past Config.MaxUndelivered: a message is handed
+// over only while at most the cap is held, and every one arrives as the
+// caller delivers.
+func TestUndeliveredBound(t *testing.T) {
+	const limit, size, n = 1 << 20, 16 << 10, 1024 // 16 MiB through a 1 MiB cap
+	g := newGroup(t, process.Config{MaxUndelivered: limit})
+	var (
+		mu        sync.Mutex
+		held      []int // sizes handed over and not yet delivered
+		heldBytes int
+		peak      int
+		got       int
+	)
+	full := make(chan struct{}, 1)
+	done := make(chan struct{})
+	started := make(chan *process.Process, 1)
+	pr, err := g.Start(process.Spec{ID: 1, Args: []string{"flood", strconv.Itoa(n), strconv.Itoa(size)}}, process.Handlers{
+		Message: func(p []byte) error {
+			mu.Lock()
+			defer mu.Unlock()
+			peak = max(peak, heldBytes)
+			heldBytes += len(p)
+			held = append(held, len(p))
+			if v, _ := frame.Value(p); v == "done" {
+				close(done)
+				return nil
+			}
+			got++
+			if heldBytes > limit {
+				select {
+				case full <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started <- pr
+	// The caller's loop: it delivers what it holds each time the cap is
+	// passed, as a primary's loop that had fallen behind would catch up.
+	deliver := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range held {
+			pr.Delivered(n)
+		}
+		held, heldBytes = nil, 0
+	}
+	<-started
+	timeout := time.After(guard)
+	for loop := true; loop; {
+		select {
+		case <-full:
+			deliver()
+		case <-done:
+			loop = false
+		case <-timeout:
+			t.Fatalf("timed out with %d of %d messages", got, n)
+		}
+	}
+	deliver()
+	mu.Lock()
+	defer mu.Unlock()
+	if got != n {
+		t.Errorf("got %d messages, want %d", got, n)
+	}
+	if peak > limit {
+		t.Errorf("a message was handed over while %d bytes were held, over the cap of %d", peak, limit)
+	}
+	pr.Disconnect()
+}
+
+// TestQueuedBytesBound: sends to a stopped process are refused with
+// ErrQueueFull once Config.MaxQueuedBytes of them wait, and no more than
+// that waits; one message larger than the cap still goes to a process
+// with nothing queued.
+func TestQueuedBytesBound(t *testing.T) {
+	const limit, size = 8 << 20, 1 << 20
+	g := newGroup(t, process.Config{MaxQueuedBytes: limit})
+	pr, r := start(t, g, process.Spec{ID: 1, Args: []string{"echo"}})
+	r.wait("online")
+	if err := send(t, pr, strings.Repeat("x", 2*limit)); err != nil {
+		t.Fatalf("a message over the cap to an empty queue: %v", err)
+	}
+	if err := pr.Kill(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pr.Kill(syscall.SIGKILL) }) // before the group's Close
+	payload, _ := frame.Marshal(strings.Repeat("x", size))
+	var (
+		settled  atomic.Int64
+		accepted int64
+		refused  int
+		waiting  int64 // accepted and not yet written when the first refusal came
+	)
+	for range 200 { // 200 MiB: far beyond the socket's buffers and the cap
+		full := false
+		pr.Send(payload, func(err error) {
+			switch {
+			case errors.Is(err, process.ErrQueueFull):
+				full = true // called at once, in Send
+			case err != nil && !errors.Is(err, process.ErrChannelClosed): // killed at the end
+				t.Errorf("send: %v", err)
+			default:
+				settled.Add(1)
+			}
+		})
+		if !full {
+			accepted++
+			continue
+		}
+		if refused == 0 {
+			waiting = accepted - settled.Load()
+		}
+		refused++
+	}
+	if refused == 0 {
+		t.Fatalf("200 MiB queued to a stopped process, none refused")
+	}
+	// The writer counts a message out just before its result: one may be
+	// both written and not yet settled.
+	if waiting*size > limit+size {
+		t.Errorf("%d messages of 1 MiB waited when the first was refused; the cap is %d MiB", waiting, limit>>20)
+	}
+	if err := pr.Kill(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.wait("exit ")
 }

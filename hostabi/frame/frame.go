@@ -117,6 +117,10 @@ var (
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
+	// valueMode is decMode for message payloads decoded into values
+	// (Value, Unmarshal): no array or map larger than MaxDecodedOverhead
+	// allows, a second line behind CheckDecodedSize.
+	valueMode cbor.DecMode
 )
 
 func init() {
@@ -132,7 +136,7 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-	decMode, err = cbor.DecOptions{
+	opts := cbor.DecOptions{
 		MaxNestedLevels:  MaxNesting,
 		MaxArrayElements: math.MaxInt32,
 		MaxMapPairs:      math.MaxInt32,
@@ -142,8 +146,13 @@ func init() {
 		// WTF-8 text and must not be refused.
 		UTF8:      cbor.UTF8DecodeInvalid,
 		DupMapKey: cbor.DupMapKeyQuiet,
-	}.DecMode()
-	if err != nil {
+	}
+	if decMode, err = opts.DecMode(); err != nil {
+		panic(err)
+	}
+	opts.MaxArrayElements = MaxDecodedOverhead / itemCost
+	opts.MaxMapPairs = MaxDecodedOverhead / (2*itemCost + pairCost)
+	if valueMode, err = opts.DecMode(); err != nil {
 		panic(err)
 	}
 }
@@ -157,24 +166,41 @@ func Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal decodes a message payload with the shared mode and its limits.
-// Maps decode to map[string]any, integers to int64 (or *big.Int).
+// Maps decode to map[string]any, integers to int64 (or *big.Int). A
+// payload that would decode to more than MaxDecodedOverhead is refused
+// with a *DecodedSizeError.
 func Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
-		if x, ok := fastUnmarshal(data); ok {
+		x, err := Value(data)
+		if err == nil {
 			*p = x
-			return nil
 		}
+		return err
 	}
-	return decMode.Unmarshal(data, v)
+	if err := CheckDecodedSize(data); err != nil {
+		return err
+	}
+	return valueMode.Unmarshal(data, v)
 }
 
 // Value decodes a message payload as Unmarshal into an `any` does.
 func Value(data []byte) (any, error) {
-	if v, ok := fastUnmarshal(data); ok {
+	if v, ok, over := fastUnmarshal(data); ok {
 		return v, nil
+	} else if over {
+		return nil, &DecodedSizeError{Size: len(data)}
+	}
+	return generalValue(data)
+}
+
+// generalValue is Value beyond the fast path (its own function: the
+// variable the general decoder fills escapes).
+func generalValue(data []byte) (any, error) {
+	if err := CheckDecodedSize(data); err != nil {
+		return nil, err
 	}
 	var v any
-	err := decMode.Unmarshal(data, &v)
+	err := valueMode.Unmarshal(data, &v)
 	return v, err
 }
 

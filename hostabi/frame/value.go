@@ -2,6 +2,7 @@ package frame
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -20,19 +21,23 @@ import (
 // under MaxNesting, so that the general decoder reports the limit.
 const fastDepth = 64
 
-// fastUnmarshal decodes data as decMode would into an `any`.
-func fastUnmarshal(data []byte) (any, bool) {
-	d := fastDecoder{data: data}
-	v, ok := d.value(0)
+// fastUnmarshal decodes data as decMode would into an `any`. over is true
+// when it declined because data would decode to more than
+// MaxDecodedOverhead (nothing that size was allocated): the general
+// decoder must not be tried either.
+func fastUnmarshal(data []byte) (v any, ok, over bool) {
+	d := fastDecoder{data: data, left: MaxDecodedOverhead - itemCost}
+	v, ok = d.value(0)
 	if !ok || d.off != len(data) {
-		return nil, false
+		return nil, false, d.left < 0
 	}
-	return v, true
+	return v, true, false
 }
 
 type fastDecoder struct {
 	data []byte
 	off  int
+	left int64 // of MaxDecodedOverhead; below 0, the decoder declines
 }
 
 // head reads an item's initial byte and argument (definite lengths only).
@@ -106,6 +111,9 @@ func (d *fastDecoder) value(depth int) (any, bool) {
 		if depth >= fastDepth || arg > uint64(len(d.data)-d.off) {
 			return nil, false
 		}
+		if d.left -= int64(arg)*itemCost + containerCost; d.left < 0 {
+			return nil, false
+		}
 		a := make([]any, arg)
 		for i := range a {
 			if a[i], ok = d.value(depth + 1); !ok {
@@ -115,6 +123,9 @@ func (d *fastDecoder) value(depth int) (any, bool) {
 		return a, true
 	case 5:
 		if depth >= fastDepth || arg > uint64(len(d.data)-d.off)/2 {
+			return nil, false
+		}
+		if d.left -= int64(arg)*(2*itemCost+pairCost) + containerCost; d.left < 0 {
 			return nil, false
 		}
 		m := make(map[string]any, arg)
@@ -193,6 +204,134 @@ func intern(b []byte) *interned {
 	e := &interned{s: s, v: s}
 	slot.Store(e)
 	return e
+}
+
+// What a decoded message costs the primary beyond the bytes of its
+// strings, about, in the types Value gives: each data item sits in an
+// interface (itemCost), each array or map has its header and its boxing
+// (containerCost), and each map pair the map's own overhead (pairCost, on
+// top of its key and value items). A tag decodes to a struct, a time or a
+// big integer (tagCost). An array of nulls costs itemCost for each byte.
+const (
+	itemCost      = 16
+	containerCost = 48
+	pairCost      = 16
+	tagCost       = 32
+)
+
+// MaxDecodedOverhead bounds that cost for one message: 4 Mi elements of
+// an array, or half as many map pairs. Value and Unmarshal refuse a
+// message over it with a *DecodedSizeError before decoding it, so that a
+// worker cannot make the primary spend many times the bytes it sent (a
+// 57 MiB array of nulls would take 900 MiB decoded); Node's JSON messages
+// amplify too, but only a few times.
+const MaxDecodedOverhead = 64 << 20
+
+// DecodedSizeError says a message would decode to more than
+// MaxDecodedOverhead; it wraps ErrTooLarge.
+type DecodedSizeError struct {
+	Size int // bytes of the message
+}
+
+func (e *DecodedSizeError) Error() string {
+	return fmt.Sprintf("frame: a message of %d bytes holds too many elements: decoded they would take over %d MiB, the limit per message",
+		e.Size, MaxDecodedOverhead>>20)
+}
+
+func (e *DecodedSizeError) Unwrap() error { return ErrTooLarge }
+
+// CheckDecodedSize returns a *DecodedSizeError when data, a well-formed
+// message, would decode to more than MaxDecodedOverhead, without decoding
+// it. A decoder that builds its own values (a JavaScript primary's) calls
+// it first; Value and Unmarshal check for themselves.
+func CheckDecodedSize(data []byte) error {
+	s := costScanner{data: data, left: MaxDecodedOverhead}
+	if !s.item(0) && s.left < 0 {
+		return &DecodedSizeError{Size: len(data)}
+	}
+	return nil
+}
+
+// costScanner walks CBOR items charging their cost, allocating nothing.
+// It stops at the first item over the budget (left < 0) or malformed
+// (the decoder reports those).
+type costScanner struct {
+	data []byte
+	off  int
+	left int64
+}
+
+// item walks one data item; false stops the walk.
+func (s *costScanner) item(depth int) bool {
+	if depth > MaxNesting || s.off >= len(s.data) {
+		return false
+	}
+	if s.left -= itemCost; s.left < 0 {
+		return false
+	}
+	d := fastDecoder{data: s.data, off: s.off}
+	b := s.data[s.off]
+	major, info := b>>5, b&0x1f
+	if info == 31 { // indefinite length: items (or chunks) up to a break
+		s.off++
+		if major == 4 || major == 5 {
+			if s.left -= containerCost; s.left < 0 {
+				return false
+			}
+		}
+		for s.off < len(s.data) && s.data[s.off] != 0xff {
+			if major == 5 {
+				if s.left -= pairCost; s.left < 0 || !s.item(depth+1) {
+					return false
+				}
+			}
+			if !s.item(depth + 1) {
+				return false
+			}
+		}
+		s.off++
+		return s.off <= len(s.data)
+	}
+	major, arg, _, ok := d.head()
+	if !ok {
+		return false
+	}
+	s.off = d.off
+	switch major {
+	case 2, 3:
+		if arg > uint64(len(s.data)-s.off) {
+			return false
+		}
+		s.off += int(arg)
+	case 4, 5:
+		n := arg
+		if major == 5 {
+			if arg > uint64(len(s.data)-s.off)/2 {
+				return false
+			}
+			if s.left -= int64(arg) * pairCost; s.left < 0 {
+				return false
+			}
+			n = 2 * arg
+		} else if arg > uint64(len(s.data)-s.off) {
+			return false
+		}
+		if s.left -= containerCost; s.left < 0 {
+			return false
+		}
+		for range n {
+			if !s.item(depth + 1) {
+				return false
+			}
+		}
+	case 6:
+		if s.left -= tagCost; s.left < 0 {
+			return false
+		}
+		s.left += itemCost // the content is the tag's own item
+		return s.item(depth + 1)
+	}
+	return true
 }
 
 // halfToFloat64 widens an IEEE 754 half-precision value.

@@ -2,8 +2,10 @@ package frame
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"reflect"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -68,7 +70,7 @@ var valueSeeds = [][]byte{
 func TestFastUnmarshal(t *testing.T) {
 	for _, data := range valueSeeds {
 		want, wantErr := generalUnmarshal(data)
-		got, ok := fastUnmarshal(data)
+		got, ok, _ := fastUnmarshal(data)
 		if ok && (wantErr != nil || !sameValue(got, want)) {
 			t.Errorf("%x: fast %#v, general %#v (%v)", data, got, want, wantErr)
 		}
@@ -81,7 +83,7 @@ func TestFastUnmarshal(t *testing.T) {
 	}
 	// The common case is handled fast.
 	for _, data := range [][]byte{{0xa2, 0x61, 'n', 0x05, 0x64, 't', 'y', 'p', 'e', 0x64, 'p', 'o', 'n', 'g'}, {0xf9, 0x3e, 0x00}} {
-		if _, ok := fastUnmarshal(data); !ok {
+		if _, ok, _ := fastUnmarshal(data); !ok {
 			t.Errorf("%x declined", data)
 		}
 	}
@@ -121,15 +123,20 @@ func TestFastMarshal(t *testing.T) {
 }
 
 // FuzzFastUnmarshal: whatever the fast decoder accepts, the general one
-// decodes to the same value.
+// decodes to the same value, and the cost scanner (which must take any
+// input) finds within the budget.
 func FuzzFastUnmarshal(f *testing.F) {
 	for _, s := range valueSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, ok := fastUnmarshal(data)
+		over := CheckDecodedSize(data)
+		got, ok, _ := fastUnmarshal(data)
 		if !ok {
 			return
+		}
+		if over != nil {
+			t.Fatalf("%x: fast decoded, but CheckDecodedSize: %v", data, over)
 		}
 		want, err := generalUnmarshal(data)
 		if err != nil || !sameValue(got, want) {
@@ -190,4 +197,84 @@ func TestIntern(t *testing.T) {
 			t.Fatalf("intern(%q) = %+v", s, got)
 		}
 	}
+}
+
+// TestDecodedSizeBudget: a message of many small elements, which would
+// decode to many times its size, is refused whichever decoder would have
+// taken it, having cost at most the budget (nothing, when one array or
+// map is too large); one within the budget decodes.
+func TestDecodedSizeBudget(t *testing.T) {
+	over := MaxDecodedOverhead/itemCost + 1 // elements
+	array := func(n int, elem ...byte) []byte {
+		b := AppendHead(nil, 4, uint64(n))
+		return append(b, bytes.Repeat(elem, n)...)
+	}
+	indefinite := append(append([]byte{0x9f}, bytes.Repeat([]byte{0xf6}, over)...), 0xff)
+	nested := AppendHead(nil, 4, uint64(over/1024+1)) // small arrays, many of them
+	for range over/1024 + 1 {
+		nested = append(nested, array(1024, 0x00)...)
+	}
+	pairs := MaxDecodedOverhead/(2*itemCost+pairCost) + 1
+	mapOf := AppendHead(nil, 5, uint64(pairs))
+	for i := range pairs {
+		mapOf = append(AppendHead(mapOf, 3, 4), byte(i>>24), byte(i>>16), byte(i>>8), byte(i))
+		mapOf = append(mapOf, 0xf6)
+	}
+	tagged := append([]byte{0x82, 0xc1, 0x00}, array(over, 0xf6)...) // a tag first: the general decoder's
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		upfront bool // refused before anything is decoded
+	}{
+		{"nulls", array(over, 0xf6), true},
+		{"zeros", array(over, 0x00), true},
+		{"indefinite", indefinite, true},
+		{"nested", nested, false},
+		{"map", mapOf, true},
+		{"tagged", tagged, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := Valid(tc.data); err != nil {
+				t.Fatalf("the test message is not well-formed: %v", err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			v, err := Value(tc.data)
+			runtime.ReadMemStats(&after)
+			var se *DecodedSizeError
+			if !errors.As(err, &se) || !errors.Is(err, ErrTooLarge) || se.Size != len(tc.data) {
+				t.Fatalf("Value = %T, %v; want a *DecodedSizeError", v, err)
+			}
+			limit := uint64(MaxDecodedOverhead + MaxDecodedOverhead/8)
+			if tc.upfront {
+				limit = 1 << 20
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > limit {
+				t.Errorf("refusing a %d-byte message allocated %d bytes, want at most %d", len(tc.data), grew, limit)
+			}
+			var x any
+			if err := Unmarshal(tc.data, &x); !errors.As(err, &se) {
+				t.Errorf("Unmarshal into any: %v", err)
+			}
+			var typed []any
+			if err := Unmarshal(tc.data, &typed); !errors.As(err, &se) {
+				t.Errorf("Unmarshal into a slice: %v", err)
+			}
+			if err := CheckDecodedSize(tc.data); !errors.As(err, &se) {
+				t.Errorf("CheckDecodedSize: %v", err)
+			}
+		})
+	}
+	t.Run("within", func(t *testing.T) {
+		data := array(over/2, 0x00)
+		if v, err := Value(data); err != nil || len(v.([]any)) != over/2 {
+			t.Fatalf("Value: %v", err)
+		}
+		if err := CheckDecodedSize(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckDecodedSize(append([]byte{0xc1}, data...)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
