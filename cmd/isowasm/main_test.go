@@ -168,6 +168,8 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"--help"}, []string{"USAGE", "run", "version"}},
 		{[]string{"run", "--help"}, []string{"--workers", "--silent", "SCRIPT [ARGS...]", "primary script"}},
 		{[]string{"version"}, []string{"isowasm ", "github.com/dop251/goja"}},
+		{[]string{"--version"}, []string{"isowasm ", "github.com/dop251/goja"}},
+		{[]string{"help", "run"}, []string{"--workers", "--max-restarts", "SCRIPT [ARGS...]"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -181,6 +183,63 @@ func TestHelpAndVersion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A bad flag value is one line that says what was expected, and status 2.
+func TestBadFlagValues(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--workers", "abc", "w.js"}, `isowasm: --workers: "abc" is not a whole number`},
+		{[]string{"run", "-w", "1.5", "w.js"}, `isowasm: -w: "1.5" is not a whole number`},
+		{[]string{"run", "--grace", "5m3", "w.js"}, `isowasm: --grace: "5m3" is not a duration, use e.g. 10s`},
+		{[]string{"run", "--heartbeat-timeout", "soon", "w.js"}, `isowasm: --heartbeat-timeout: "soon" is not a duration, use e.g. 10s`},
+		{[]string{"run", "--max-rss", "-5", "w.js"}, `isowasm: --max-rss: "-5" is not a whole number (0 or more)`},
+		{[]string{"run", "--max-restarts", "ten", "w.js"}, `isowasm: --max-restarts: "ten" is not a whole number`},
+		{[]string{"conformance", "-j", "x"}, `isowasm: -j: "x" is not a whole number`},
+		{[]string{"run", "--wrokers", "2", "w.js"}, `isowasm: unknown flag --wrokers (isowasm help run lists them)`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+				t.Errorf("err = %v, want exit status 2", err)
+			}
+			if got := stderr.String(); got != tt.want+"\n" {
+				t.Errorf("stderr %q, want the one line %q", got, tt.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout %q", stdout.String())
+			}
+		})
+	}
+}
+
+// "stopped in" is the time the shutdown took, not the time the cluster ran.
+func TestStoppedInMeasuresTheShutdown(t *testing.T) {
+	c := start(t, "run", "-w", "1", "../../examples/hello/worker.js")
+	c.Stderr.Wait(t, "1 of 1 workers ready")
+	signalled := time.Now()
+	c.Signal(syscall.SIGINT)
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	bound := time.Since(signalled)
+	m := regexp.MustCompile(`stopped in (\S+)`).FindStringSubmatch(c.Stderr.String())
+	if m == nil {
+		t.Fatalf("no stopped-in line:\n%s", c.Stderr.String())
+	}
+	d, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d > bound {
+		t.Errorf("stopped in %v, but the signal was sent %v before isowasm ended", d, bound)
 	}
 }
 

@@ -341,6 +341,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			failure = fmt.Errorf("%w: %v; fix what makes the workers exit, then run again", failure, why)
 		}
 	}
+	shutdownAt := time.Now() // "stopped in" measures the shutdown alone
 	if failure != nil {
 		logf("every worker is gone and none will be replaced: stopping")
 	} else if sig != nil {
@@ -372,7 +373,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		logf("killing the workers still running")
 	}
 	_ = p.Close(grace)
-	logf("stopped in %s", since(start))
+	logf("stopped in %s", since(shutdownAt))
 	return failure
 }
 
