@@ -35,8 +35,8 @@ func runCommand() *cli.Command {
 			"Any other script is a worker script: the default primary forks --workers workers,\n" +
 			"each running SCRIPT with ARGS (process.argv.slice(2) in the worker). It logs\n" +
 			"each worker's life on stderr, replaces a worker that dies, answers a\n" +
-			"{type: 'ping', ...} message with the same message typed 'pong', and on Ctrl-C\n" +
-			"or SIGTERM shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
+			"{type: 'ping', ...} message with the same message typed 'pong', and on Ctrl-C,\n" +
+			"SIGTERM or SIGHUP shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
 			"workers at once). Giving --workers always runs the default primary, even\n" +
 			"for a primary script (which then runs as each worker).",
 		Flags: append([]cli.Flag{
@@ -192,7 +192,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	signals := opts.signals
 	if signals == nil {
 		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		signal.Notify(ch, shutdownSignals...)
 		defer signal.Stop(ch)
 		signals = ch
 	}
@@ -412,7 +412,7 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	signals := opts.signals
 	if signals == nil {
 		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		signal.Notify(ch, shutdownSignals...)
 		defer signal.Stop(ch)
 		signals = ch
 	}
@@ -441,6 +441,12 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	}
 	return nil
 }
+
+// shutdownSignals end a cluster gracefully: the default primary shuts
+// down, a primary script gets them as process events (Node's default
+// action without a listener). SIGHUP is one: a closed terminal or a
+// supervisor's reload request must not kill the workers on the spot.
+var shutdownSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 func since(t time.Time) string {
 	return time.Since(t).Round(100 * time.Microsecond).String()

@@ -248,6 +248,14 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 			if h.Problem != nil {
 				pr.call(func() { h.Problem(pb) })
 			}
+		case frame.TypeSelfSignal:
+			var name string
+			if err := f.Decode(&name); err != nil {
+				return err
+			}
+			if h.SelfSignal != nil {
+				pr.call(func() { h.SelfSignal(name) })
+			}
 		default:
 			return fmt.Errorf("%w: unexpected %s frame", frame.ErrMalformed, f.Type)
 		}

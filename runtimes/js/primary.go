@@ -135,6 +135,11 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 	// of its own pid with no JS listener): Node's default action.
 	set("selfSignal", func(name string) {
 		if sig := unix.SignalNum(name); sig != 0 {
+			if r.cfg.Channel != nil {
+				// The primary counts the death that follows against the
+				// worker's restarts, as its own doing.
+				_ = r.cfg.Channel.SelfSignal(name)
+			}
 			_ = syscall.Kill(os.Getpid(), sig)
 		}
 	})
