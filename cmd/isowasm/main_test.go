@@ -8,11 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/isowasm/isowasm/engine/enginetest"
 )
@@ -383,6 +386,77 @@ if (cluster.isPrimary) {
 	if !enginetest.WaitGone(pid, 10*time.Second) {
 		t.Errorf("worker (pid %d) outlived the primary script", pid)
 	}
+}
+
+// A primary script stuck in JavaScript still ends at once on a signal it
+// has no listener for, with 128+signal, and its workers leave with it (they
+// see their channel close and exit 0, running their 'exit' listeners). With
+// listeners, the handler runs when the loop gets to it, and a second signal
+// that arrives before it has ends the script.
+func TestPrimaryScriptBusySignals(t *testing.T) {
+	const worker = `
+} else {
+    process.on('exit', (code) => console.log('worker exit ' + code));
+    setInterval(() => {}, 1000);
+}
+`
+	run := func(t *testing.T, primary string) (*enginetest.Run, int) {
+		t.Helper()
+		c := start(t, "run", writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+    cluster.fork().on('online', function () {
+        console.log('online pid ' + this.process.pid);
+`+primary+`
+    });
+`+worker))
+		c.Stdout.Wait(t, "busy")
+		m := regexp.MustCompile(`online pid (\d+)`).FindStringSubmatch(c.Stdout.String())
+		pid, _ := strconv.Atoi(m[1])
+		return c, pid
+	}
+	ended := func(t *testing.T, c *enginetest.Run, pid int, want ...int) {
+		t.Helper()
+		if code := c.Wait(); !slices.Contains(want, code) {
+			t.Errorf("exit code %d, want %v", code, want)
+		}
+		if !enginetest.WaitGone(pid, 10*time.Second) {
+			t.Errorf("worker (pid %d) outlived the primary script", pid)
+		}
+		if pids, _ := exec.Command("pgrep", "-P", strconv.Itoa(c.Cmd.Process.Pid)).Output(); len(pids) > 0 {
+			t.Errorf("children left: %s", pids)
+		}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run("no listener, "+unix.SignalName(sig), func(t *testing.T) {
+			c, pid := run(t, `setTimeout(() => { console.log('busy'); for (;;) {} }, 50);`)
+			c.Signal(sig)
+			ended(t, c, pid, 128+int(sig))
+			c.Stdout.Wait(t, "worker exit 0") // released, not killed
+		})
+	}
+	t.Run("listener, busy for a while", func(t *testing.T) {
+		c, pid := run(t, `
+process.on('SIGTERM', (name) => { console.log('handled ' + name); process.exit(7); });
+setTimeout(() => { console.log('busy'); const end = Date.now() + 500; while (Date.now() < end) {} }, 50);`)
+		c.Signal(syscall.SIGTERM)
+		ended(t, c, pid, 7)
+		c.Stdout.Wait(t, "handled SIGTERM")
+	})
+	t.Run("listener, stuck: a second signal ends it", func(t *testing.T) {
+		c, pid := run(t, `
+process.on('SIGTERM', () => console.log('handled'));
+process.on('SIGINT', () => console.log('handled'));
+setTimeout(() => { console.log('busy'); for (;;) {} }, 50);`)
+		// Two different signals, so that the kernel does not merge them;
+		// whichever arrives second ends the script.
+		c.Signal(syscall.SIGTERM)
+		c.Signal(syscall.SIGINT)
+		ended(t, c, pid, 128+int(syscall.SIGTERM), 128+int(syscall.SIGINT))
+		if strings.Contains(c.Stdout.String(), "handled") {
+			t.Error("a handler ran in a stuck script")
+		}
+	})
 }
 
 // --workers always runs the default primary, even for a primary script

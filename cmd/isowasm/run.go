@@ -426,10 +426,12 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 		Signals:   signals,
 	})
 	// No worker outlives the script: the runtime has killed those still
-	// running; reap them, and kill any that are left.
-	now, cancel := context.WithCancel(context.Background())
+	// running, or released them (a signal's default action: they leave on
+	// their own, as Node's workers do when their primary dies); reap them,
+	// and kill any that are left after releaseTimeout.
+	leave, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	_ = procs.Close(leave)
 	cancel()
-	_ = procs.Close(now)
 	if err != nil {
 		fmt.Fprintf(opts.stderr, "isowasm: %v\n", err)
 		if code == 0 {
@@ -441,6 +443,10 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	}
 	return nil
 }
+
+// releaseTimeout is how long the workers of a primary script that a
+// signal ended have to leave before they are killed.
+const releaseTimeout = 2 * time.Second
 
 // shutdownSignals end a cluster gracefully: the default primary shuts
 // down, a primary script gets them as process events (Node's default

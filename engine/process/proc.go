@@ -85,6 +85,11 @@ func (pr *Process) Disconnect() {
 	pr.out.push(outItem{f: frame.Frame{Type: frame.TypeDisconnect}})
 }
 
+// CloseChannel closes the channel from this side, as this process's
+// death would: a worker sees its primary gone and leaves. Sends fail with
+// ErrChannelClosed; Handlers' Disconnect follows.
+func (pr *Process) CloseChannel() { pr.conn.Close() }
+
 // Kill sends sig to the process. A process already reaped is left alone.
 func (pr *Process) Kill(sig syscall.Signal) error {
 	if err := pr.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
