@@ -258,6 +258,7 @@ func (p *Primary) onListening(w *Worker, l *frame.Listening) {
 // already killed it, and its disconnect and exit follow.
 func (p *Primary) onProtocolError(w *Worker, err error) {
 	p.log.Error("killed worker", "workerId", w.id, "error", err)
+	w.killed = true // by the process layer, for what the worker sent
 	w.EmitError(err)
 }
 

@@ -44,6 +44,9 @@ func (p *Primary) startProcess(w *Worker) (*process.Process, error) {
 		ExitedAfterDisconnect: func() {
 			p.post(func() { w.exitedAfterDisconnect = true })
 		},
+		SelfSignal: func(signal string) {
+			p.post(func() { w.selfSignal = signal })
+		},
 		Problem: func(pb frame.Problem) {
 			p.log.Warn("worker reports a protocol problem", "workerId", w.id, "code", pb.Code, "message", pb.Message)
 		},

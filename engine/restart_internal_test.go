@@ -60,3 +60,30 @@ func TestRestartPolicyNext(t *testing.T) {
 		t.Errorf("second counted death with MaxRestarts 1: %v %v", d, g)
 	}
 }
+
+// Only a kill from outside goes uncounted: exits, the primary's kills, the
+// worker's own signals and the signals a process brings on itself count.
+func TestCountsAgainstRestarts(t *testing.T) {
+	tests := []struct {
+		name   string
+		w      Worker
+		signal string
+		want   bool
+	}{
+		{"exit", Worker{}, "", true},
+		{"kill -9 from outside", Worker{}, "SIGKILL", false},
+		{"SIGTERM from outside", Worker{}, "SIGTERM", false},
+		{"killed by the primary (heartbeat)", Worker{killedBy: &KillError{}}, "SIGKILL", true},
+		{"killed by the primary (Kill, protocol)", Worker{killed: true}, "SIGTERM", true},
+		{"its own SIGKILL", Worker{selfSignal: "SIGKILL"}, "SIGKILL", true},
+		{"its own SIGTERM, then SIGKILL from outside", Worker{selfSignal: "SIGTERM"}, "SIGKILL", false},
+		{"SIGPIPE", Worker{}, "SIGPIPE", true},
+		{"SIGSEGV", Worker{}, "SIGSEGV", true},
+		{"SIGABRT", Worker{}, "SIGABRT", true},
+	}
+	for _, tt := range tests {
+		if got := countsAgainstRestarts(&tt.w, tt.signal); got != tt.want {
+			t.Errorf("%s: counted %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -28,12 +28,11 @@ type RestartPolicy struct {
 	MinUptime time.Duration
 	// MaxRestarts caps the replacements of one slot within Window (0: one
 	// minute); a worker dying past the cap is not replaced: a workerGiveUp
-	// event says so. 0: no cap. Counted are the workers that exited on
-	// their own and those the primary killed (ready timeout, heartbeat,
-	// memory); one killed by another process's signal (kill -9 by hand,
-	// the kernel's OOM killer) is replaced, after the backoff if it died
-	// young, but not counted, so that killing workers from outside never
-	// makes the primary give up.
+	// event says so. 0: no cap. Every death counts except a kill from
+	// outside (countsAgainstRestarts): a worker killed by another
+	// process's signal (kill -9 by hand, the kernel's OOM killer) is
+	// replaced, after the backoff if it died young, but not counted, so
+	// that killing workers from outside never makes the primary give up.
 	MaxRestarts int
 	Window      time.Duration
 }
@@ -111,6 +110,32 @@ func (r RestartPolicy) next(s *slot, now time.Time, uptime time.Duration, counte
 	return delay, false
 }
 
+// countsAgainstRestarts says whether the death of w, by signal ("" for
+// an exit), counts against RestartPolicy.MaxRestarts. Only a kill from
+// outside does not: a death by a signal that another process sends
+// (outsideSignals) which neither the primary sent (its kills: ready
+// timeout, heartbeat, memory, protocol, Worker.Kill) nor the worker said
+// it was sending itself (process.kill(process.pid, …), announced on its
+// channel before the signal). An exit, whatever its code, and a death by
+// a signal a process brings on itself (SIGPIPE writing to a closed pipe,
+// SIGSEGV, SIGABRT…) always count. So a worker cannot crash-loop forever
+// by its own doing, and kills from outside never make the primary give up.
+func countsAgainstRestarts(w *Worker, signal string) bool {
+	switch {
+	case signal == "", w.killedBy != nil, w.killed, signal == w.selfSignal:
+		return true
+	}
+	return !outsideSignals[signal]
+}
+
+// outsideSignals are the signals that end a worker only when a process
+// sends them (kill, the OOM killer, a terminal); the others a process
+// brings on itself.
+var outsideSignals = map[string]bool{
+	"SIGKILL": true, "SIGTERM": true, "SIGINT": true, "SIGHUP": true,
+	"SIGQUIT": true, "SIGUSR1": true, "SIGUSR2": true, "SIGALRM": true,
+}
+
 func (r RestartPolicy) isZero() bool { return r == RestartPolicy{} }
 
 // replace is workerExit's complete stage on an active primary: the
@@ -127,7 +152,7 @@ func (p *Primary) replace(w *Worker, signal string) {
 	if s == nil {
 		s = &slot{}
 	}
-	counted := signal == "" || w.killedBy != nil
+	counted := countsAgainstRestarts(w, signal)
 	delay, giveUp := pol.next(s, time.Now(), time.Since(w.forkedAt), counted)
 	switch {
 	case giveUp:

@@ -27,6 +27,8 @@ type Worker struct {
 	forkedAt   time.Time   // for the restart policy's uptime
 	readyTimer *time.Timer // Config.ReadyTimeout, until its 'ready'
 	killedBy   *KillError  // why the primary killed it, if it did
+	killed     bool        // the primary sent it a signal (Kill), or killed it for breaking the protocol
+	selfSignal string      // the signal it said it was sending itself
 }
 
 // ID is the worker's id: 1, 2, 3… in fork order, never reused.
@@ -102,6 +104,7 @@ func (w *Worker) Kill(sig syscall.Signal) error {
 	if w.dead || w.proc == nil {
 		return nil
 	}
+	w.killed = true
 	if err := w.proc.Kill(sig); err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}

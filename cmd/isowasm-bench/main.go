@@ -2,7 +2,7 @@
 // node:cluster application doing the same work (peer/), in one run: each
 // workload runs on both sides in turn, A B A B, for several rounds, and the
 // table gives the median, min and max of each side, the ratio
-// isowasm/peer for the medians and for each round, and the target.
+// isowasm/peer for the medians and for each round, and the target gain.
 //
 //	go run ./cmd/isowasm-bench                      # every workload, 5 rounds
 //	go run ./cmd/isowasm-bench -rounds 3 -only 'start|mem'

@@ -36,7 +36,7 @@ var figuresOf = map[string][]string{
 // each round.
 const bestPeer = "best"
 
-// target is the gain issue 6 asks for (how many times better isowasm must
+// target is the gain aimed for (how many times better isowasm must
 // be than the peer: faster, or lighter), 0 when it sets none.
 func target(j job, fig, peer string) float64 {
 	switch {
@@ -166,7 +166,7 @@ func printTable(out io.Writer, rows []*row, withPeer bool) {
 	tw.Flush()
 	if withPeer {
 		fmt.Fprintln(out, "\nisowasm/node is the ratio of the medians (per round: of that round's pair); gain is how many times")
-		fmt.Fprintln(out, "better isowasm is (node/isowasm for times and memory, isowasm/node for rates); target: issue 6's.")
+		fmt.Fprintln(out, "better isowasm is (node/isowasm for times and memory, isowasm/node for rates); target: the gain isowasm aims for.")
 		fmt.Fprintln(out, "node column: Node's serialization (cluster.setupPrimary), best = the better of the two in each round.")
 	}
 }

@@ -69,7 +69,7 @@ func (c Config) withDefaults() Config {
 type side struct {
 	name   string // node, js, wasm-go, wasm-c
 	label  string
-	target float64 // the req/s ratio to Node, 0: none
+	target float64 // the req/s ratio to Node aimed for, 0: none
 	// start runs the cluster; pids lists its worker processes.
 	start func(ctx context.Context, workers, port int) (c cluster, err error)
 	skip  string // why it does not run

@@ -150,6 +150,8 @@ func (w jsWorker) Send(payload []byte, done func(error)) { w.pr.Send(payload, do
 
 func (w jsWorker) Disconnect() { w.pr.Disconnect() }
 
+func (w jsWorker) Release() { w.pr.CloseChannel() }
+
 // Kill sends the signal named ("SIGTERM"; "" is SIGTERM, as Node's
 // kill()); a process already gone is no error.
 func (w jsWorker) Kill(signal string) error {

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -51,7 +53,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "isowasm",
 		Usage: "run a cluster of JavaScript or WebAssembly workers, the isotropic-cluster way",
 		Description: "isowasm starts a primary that forks worker processes; each runs a JavaScript\n" +
@@ -60,11 +62,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"   isowasm run app.js                   app.js is the primary (ClusterPrimary), forking its workers\n" +
 			"   isowasm run --workers 4 worker.js    the default primary with 4 workers\n" +
 			"   isowasm conformance                  the conformance suite, JS and Wasm workers",
-		Version:         version(),
-		HideVersion:     true,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
+		Version:      version(),
+		Writer:       stdout,
+		ErrWriter:    stderr,
+		OnUsageError: usageError,
 		Commands: []*cli.Command{
 			runCommand(),
 			conformanceCommand(),
@@ -79,6 +80,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 		},
 	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
+	return app
+}
+
+func init() {
+	// --version prints what the version command prints.
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionText()) }
 }
 
 func version() string {
@@ -101,4 +111,58 @@ func versionText() string {
 		}
 	}
 	return b.String()
+}
+
+// invalidValue is how the flag parser reports a value it cannot parse.
+var invalidValue = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): `)
+
+// usageError reports a mistake on the command line in one line that says
+// what was expected, instead of the help text, and exits 2.
+func usageError(c *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	if m := invalidValue.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("%s: %q %s", dashed(m[2]), m[1], expectedValue(c, m[2]))
+	} else if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		help := "isowasm --help"
+		if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+			help = "isowasm help " + c.Command.Name
+		}
+		msg = fmt.Sprintf("unknown flag %s (%s lists them)", dashed(strings.TrimPrefix(name, "-")), help)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "isowasm: %s\n", msg)
+	return exitError{2}
+}
+
+// dashed is a flag's name as it is typed: -j, --workers.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// expectedValue says what the flag named takes.
+func expectedValue(c *cli.Context, name string) string {
+	flags := c.App.Flags
+	if c.Command != nil {
+		flags = append(flags, c.Command.Flags...)
+	}
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.IntFlag, *cli.Int64Flag:
+			return "is not a whole number"
+		case *cli.UintFlag, *cli.Uint64Flag:
+			return "is not a whole number (0 or more)"
+		case *cli.DurationFlag:
+			return "is not a duration, use e.g. 10s"
+		case *cli.Float64Flag:
+			return "is not a number"
+		case *cli.BoolFlag:
+			return "is not true or false"
+		}
+	}
+	return "is not a valid value"
 }

@@ -8,11 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/isowasm/isowasm/engine/enginetest"
 )
@@ -168,6 +171,8 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"--help"}, []string{"USAGE", "run", "version"}},
 		{[]string{"run", "--help"}, []string{"--workers", "--silent", "SCRIPT [ARGS...]", "primary script"}},
 		{[]string{"version"}, []string{"isowasm ", "github.com/dop251/goja"}},
+		{[]string{"--version"}, []string{"isowasm ", "github.com/dop251/goja"}},
+		{[]string{"help", "run"}, []string{"--workers", "--max-restarts", "SCRIPT [ARGS...]"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -181,6 +186,63 @@ func TestHelpAndVersion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A bad flag value is one line that says what was expected, and status 2.
+func TestBadFlagValues(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--workers", "abc", "w.js"}, `isowasm: --workers: "abc" is not a whole number`},
+		{[]string{"run", "-w", "1.5", "w.js"}, `isowasm: -w: "1.5" is not a whole number`},
+		{[]string{"run", "--grace", "5m3", "w.js"}, `isowasm: --grace: "5m3" is not a duration, use e.g. 10s`},
+		{[]string{"run", "--heartbeat-timeout", "soon", "w.js"}, `isowasm: --heartbeat-timeout: "soon" is not a duration, use e.g. 10s`},
+		{[]string{"run", "--max-rss", "-5", "w.js"}, `isowasm: --max-rss: "-5" is not a whole number (0 or more)`},
+		{[]string{"run", "--max-restarts", "ten", "w.js"}, `isowasm: --max-restarts: "ten" is not a whole number`},
+		{[]string{"conformance", "-j", "x"}, `isowasm: -j: "x" is not a whole number`},
+		{[]string{"run", "--wrokers", "2", "w.js"}, `isowasm: unknown flag --wrokers (isowasm help run lists them)`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+				t.Errorf("err = %v, want exit status 2", err)
+			}
+			if got := stderr.String(); got != tt.want+"\n" {
+				t.Errorf("stderr %q, want the one line %q", got, tt.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout %q", stdout.String())
+			}
+		})
+	}
+}
+
+// "stopped in" is the time the shutdown took, not the time the cluster ran.
+func TestStoppedInMeasuresTheShutdown(t *testing.T) {
+	c := start(t, "run", "-w", "1", "../../examples/hello/worker.js")
+	c.Stderr.Wait(t, "1 of 1 workers ready")
+	signalled := time.Now()
+	c.Signal(syscall.SIGINT)
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	bound := time.Since(signalled)
+	m := regexp.MustCompile(`stopped in (\S+)`).FindStringSubmatch(c.Stderr.String())
+	if m == nil {
+		t.Fatalf("no stopped-in line:\n%s", c.Stderr.String())
+	}
+	d, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d > bound {
+		t.Errorf("stopped in %v, but the signal was sent %v before isowasm ended", d, bound)
 	}
 }
 
@@ -324,6 +386,77 @@ if (cluster.isPrimary) {
 	if !enginetest.WaitGone(pid, 10*time.Second) {
 		t.Errorf("worker (pid %d) outlived the primary script", pid)
 	}
+}
+
+// A primary script stuck in JavaScript still ends at once on a signal it
+// has no listener for, with 128+signal, and its workers leave with it (they
+// see their channel close and exit 0, running their 'exit' listeners). With
+// listeners, the handler runs when the loop gets to it, and a second signal
+// that arrives before it has ends the script.
+func TestPrimaryScriptBusySignals(t *testing.T) {
+	const worker = `
+} else {
+    process.on('exit', (code) => console.log('worker exit ' + code));
+    setInterval(() => {}, 1000);
+}
+`
+	run := func(t *testing.T, primary string) (*enginetest.Run, int) {
+		t.Helper()
+		c := start(t, "run", writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+    cluster.fork().on('online', function () {
+        console.log('online pid ' + this.process.pid);
+`+primary+`
+    });
+`+worker))
+		c.Stdout.Wait(t, "busy")
+		m := regexp.MustCompile(`online pid (\d+)`).FindStringSubmatch(c.Stdout.String())
+		pid, _ := strconv.Atoi(m[1])
+		return c, pid
+	}
+	ended := func(t *testing.T, c *enginetest.Run, pid int, want ...int) {
+		t.Helper()
+		if code := c.Wait(); !slices.Contains(want, code) {
+			t.Errorf("exit code %d, want %v", code, want)
+		}
+		if !enginetest.WaitGone(pid, 10*time.Second) {
+			t.Errorf("worker (pid %d) outlived the primary script", pid)
+		}
+		if pids, _ := exec.Command("pgrep", "-P", strconv.Itoa(c.Cmd.Process.Pid)).Output(); len(pids) > 0 {
+			t.Errorf("children left: %s", pids)
+		}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run("no listener, "+unix.SignalName(sig), func(t *testing.T) {
+			c, pid := run(t, `setTimeout(() => { console.log('busy'); for (;;) {} }, 50);`)
+			c.Signal(sig)
+			ended(t, c, pid, 128+int(sig))
+			c.Stdout.Wait(t, "worker exit 0") // released, not killed
+		})
+	}
+	t.Run("listener, busy for a while", func(t *testing.T) {
+		c, pid := run(t, `
+process.on('SIGTERM', (name) => { console.log('handled ' + name); process.exit(7); });
+setTimeout(() => { console.log('busy'); const end = Date.now() + 500; while (Date.now() < end) {} }, 50);`)
+		c.Signal(syscall.SIGTERM)
+		ended(t, c, pid, 7)
+		c.Stdout.Wait(t, "handled SIGTERM")
+	})
+	t.Run("listener, stuck: a second signal ends it", func(t *testing.T) {
+		c, pid := run(t, `
+process.on('SIGTERM', () => console.log('handled'));
+process.on('SIGINT', () => console.log('handled'));
+setTimeout(() => { console.log('busy'); for (;;) {} }, 50);`)
+		// Two different signals, so that the kernel does not merge them;
+		// whichever arrives second ends the script.
+		c.Signal(syscall.SIGTERM)
+		c.Signal(syscall.SIGINT)
+		ended(t, c, pid, 128+int(syscall.SIGTERM), 128+int(syscall.SIGINT))
+		if strings.Contains(c.Stdout.String(), "handled") {
+			t.Error("a handler ran in a stuck script")
+		}
+	})
 }
 
 // --workers always runs the default primary, even for a primary script

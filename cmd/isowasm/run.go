@@ -35,8 +35,8 @@ func runCommand() *cli.Command {
 			"Any other script is a worker script: the default primary forks --workers workers,\n" +
 			"each running SCRIPT with ARGS (process.argv.slice(2) in the worker). It logs\n" +
 			"each worker's life on stderr, replaces a worker that dies, answers a\n" +
-			"{type: 'ping', ...} message with the same message typed 'pong', and on Ctrl-C\n" +
-			"or SIGTERM shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
+			"{type: 'ping', ...} message with the same message typed 'pong', and on Ctrl-C,\n" +
+			"SIGTERM or SIGHUP shuts the cluster down gracefully (a second Ctrl-C kills the\n" +
 			"workers at once). Giving --workers always runs the default primary, even\n" +
 			"for a primary script (which then runs as each worker).",
 		Flags: append([]cli.Flag{
@@ -282,7 +282,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	signals := opts.signals
 	if signals == nil {
 		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		signal.Notify(ch, shutdownSignals...)
 		defer signal.Stop(ch)
 		signals = ch
 	}
@@ -431,6 +431,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			failure = fmt.Errorf("%w: %v; fix what makes the workers exit, then run again", failure, why)
 		}
 	}
+	shutdownAt := time.Now() // "stopped in" measures the shutdown alone
 	if failure != nil {
 		logf("every worker is gone and none will be replaced: stopping")
 	} else if sig != nil {
@@ -462,7 +463,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		logf("killing the workers still running")
 	}
 	_ = p.Close(grace)
-	logf("stopped in %s", since(start))
+	logf("stopped in %s", since(shutdownAt))
 	return failure
 }
 
@@ -504,7 +505,7 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	signals := opts.signals
 	if signals == nil {
 		ch := make(chan os.Signal, 2)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		signal.Notify(ch, shutdownSignals...)
 		defer signal.Stop(ch)
 		signals = ch
 	}
@@ -518,10 +519,12 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 		Signals:   signals,
 	})
 	// No worker outlives the script: the runtime has killed those still
-	// running; reap them, and kill any that are left.
-	now, cancel := context.WithCancel(context.Background())
+	// running, or released them (a signal's default action: they leave on
+	// their own, as Node's workers do when their primary dies); reap them,
+	// and kill any that are left after releaseTimeout.
+	leave, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	_ = procs.Close(leave)
 	cancel()
-	_ = procs.Close(now)
 	if err != nil {
 		fmt.Fprintf(opts.stderr, "isowasm: %v\n", err)
 		if code == 0 {
@@ -533,6 +536,16 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	}
 	return nil
 }
+
+// releaseTimeout is how long the workers of a primary script that a
+// signal ended have to leave before they are killed.
+const releaseTimeout = 2 * time.Second
+
+// shutdownSignals end a cluster gracefully: the default primary shuts
+// down, a primary script gets them as process events (Node's default
+// action without a listener). SIGHUP is one: a closed terminal or a
+// supervisor's reload request must not kill the workers on the spot.
+var shutdownSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 func since(t time.Time) string {
 	return time.Since(t).Round(100 * time.Microsecond).String()

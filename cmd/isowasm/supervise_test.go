@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/isowasm/isowasm/engine/enginetest"
 )
@@ -135,5 +137,91 @@ if (cluster.isWorker) { process.send('ready'); }
 			t.Errorf("%v: %v\n%s", args, err, out)
 		}
 		t.Logf("%v: %s", args, out)
+	}
+}
+
+// A worker that dies by its own signal is counted against --max-restarts:
+// the crash loop ends.
+func TestSelfSignalCrashLoopGivesUp(t *testing.T) {
+	t.Run("process.kill(process.pid, 'SIGKILL')", func(t *testing.T) {
+		script := writeScript(t, "suicide.js", `process.kill(process.pid, 'SIGKILL');`)
+		c := start(t, "run", "-w", "1", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+		if code := c.Wait(); code != 1 {
+			t.Fatalf("exit code %d, want 1", code)
+		}
+		c.Stderr.Wait(t, "worker 3 killed by SIGKILL")
+		c.Stderr.Wait(t, "every worker of "+script+" is gone")
+	})
+	t.Run("SIGPIPE", func(t *testing.T) {
+		script := writeScript(t, "chatty.js", `
+import _ClusterWorker from 'isotropic-cluster/lib/cluster-worker.js';
+_ClusterWorker();
+setInterval(() => console.log('hello'), 5);
+`)
+		// The workers' stdout is a pipe nobody reads: their first line
+		// raises SIGPIPE.
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		defer w.Close()
+		stderr := enginetest.NewLines()
+		cmd := exec.Command(bin, "run", "-w", "1", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+		cmd.Stdout, cmd.Stderr = w, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Fatalf("%v, want exit status 1\n%s", err, stderr)
+			}
+		case <-time.After(enginetest.WaitTimeout):
+			t.Fatalf("the crash loop did not end\n%s", stderr)
+		}
+		for _, want := range []string{"worker 1 killed by SIGPIPE", "worker 3 killed by SIGPIPE", "every worker of"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("no %q in the log:\n%s", want, stderr)
+			}
+		}
+	})
+}
+
+// Kills from outside are replaced and never counted: the primary does not
+// give up because someone killed its workers.
+func TestOutsideKillsAreNotCounted(t *testing.T) {
+	c := start(t, "run", "-w", "1", "--max-restarts", "1", "--restart-backoff", "10ms", "../../examples/hello/worker.js")
+	for id := 1; id <= 3; id++ {
+		c.Stderr.Wait(t, fmt.Sprintf("worker %d ready", id))
+		syscall.Kill(c.PIDs()[id], syscall.SIGKILL)
+		c.Stderr.Wait(t, fmt.Sprintf("worker %d killed by SIGKILL", id))
+	}
+	c.Stderr.Wait(t, "worker 4 ready")
+	c.Signal(syscall.SIGTERM)
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// SIGHUP shuts the default primary down gracefully, as SIGTERM does.
+func TestSIGHUPShutsDownGracefully(t *testing.T) {
+	c := start(t, "run", "-w", "2", "../../examples/hello/worker.js")
+	c.Stderr.Wait(t, "2 of 2 workers ready")
+	pids := c.PIDs()
+	c.Signal(syscall.SIGHUP)
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d after SIGHUP, want 0", code)
+	}
+	for id := 1; id <= 2; id++ {
+		if !strings.Contains(c.Stderr.String(), fmt.Sprintf("worker %d exited with code 0 after disconnecting", id)) {
+			t.Errorf("worker %d did not leave gracefully", id)
+		}
+		if enginetest.Alive(pids[id]) {
+			t.Errorf("worker %d (pid %d) left running", id, pids[id])
+		}
 	}
 }

@@ -157,6 +157,11 @@ func (pr *Process) Disconnect() {
 	pr.out.push(outItem{f: frame.Frame{Type: frame.TypeDisconnect}})
 }
 
+// CloseChannel closes the channel from this side, as this process's
+// death would: a worker sees its primary gone and leaves. Sends fail with
+// ErrChannelClosed; Handlers' Disconnect follows.
+func (pr *Process) CloseChannel() { pr.conn.Close() }
+
 // Kill sends sig to the process. A process already reaped is left alone.
 func (pr *Process) Kill(sig syscall.Signal) error {
 	if err := pr.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -324,6 +329,14 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 			}
 			if h.Problem != nil {
 				pr.call(func() { h.Problem(pb) })
+			}
+		case frame.TypeSelfSignal:
+			var name string
+			if err := f.Decode(&name); err != nil {
+				return err
+			}
+			if h.SelfSignal != nil {
+				pr.call(func() { h.SelfSignal(name) })
 			}
 		default:
 			return fmt.Errorf("%w: unexpected %s frame", frame.ErrMalformed, f.Type)

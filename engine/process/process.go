@@ -218,7 +218,7 @@ type Spec struct {
 // Handlers receive what happens to a started process. They are called from
 // the group's goroutines, one at a time for a given process and in this
 // order: Online, then the frames as they arrive (Message, Listening,
-// ExitedAfterDisconnect, Problem) interleaved with the output lines (Stdout,
+// ExitedAfterDisconnect, Problem, SelfSignal) interleaved with the output lines (Stdout,
 // Stderr), then ProtocolError if the protocol was broken, then Disconnect,
 // then Exit. They may be called before Start returns. They must not block
 // for long (post to the caller's loop and return), and must not call
@@ -238,6 +238,9 @@ type Handlers struct {
 	ExitedAfterDisconnect func()
 	// Problem: the process reports a protocol problem it saw (to log).
 	Problem func(frame.Problem)
+	// SelfSignal: the process is about to send itself the signal named
+	// ("SIGKILL"): a death by it is its own doing.
+	SelfSignal func(signal string)
 	// ProtocolError: the process broke the protocol (a *ProtocolError); it
 	// has been sent SIGKILL and its channel is closed.
 	ProtocolError func(err error)

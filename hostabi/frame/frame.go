@@ -50,6 +50,11 @@ const (
 	// stuck in a busy loop stops answering. Neither has a body.
 	TypeHeartbeat    Type = 7 // primary → worker
 	TypeHeartbeatAck Type = 8 // worker → primary
+	// TypeSelfSignal: the worker is about to send itself a signal (a
+	// script's process.kill(process.pid, …)); Body is the signal's name as
+	// CBOR text. The primary then knows the death that follows was the
+	// worker's own doing, not a kill from outside.
+	TypeSelfSignal Type = 9 // worker → primary
 )
 
 // EnvMaxSize is the environment variable through which a primary tells its
@@ -74,6 +79,8 @@ func (t Type) String() string {
 		return "heartbeat"
 	case TypeHeartbeatAck:
 		return "heartbeatAck"
+	case TypeSelfSignal:
+		return "selfSignal"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

@@ -284,6 +284,17 @@ func (c *Channel) ackHeartbeat() {
 	_ = c.write(frame.Frame{Type: frame.TypeHeartbeatAck})
 }
 
+// SelfSignal tells the primary that this worker is about to send itself
+// the signal named ("SIGKILL"), so that the death that follows counts as
+// the worker's own doing. It returns when the frame is written.
+func (c *Channel) SelfSignal(name string) error {
+	f, err := frame.New(frame.TypeSelfSignal, name)
+	if err != nil {
+		return err
+	}
+	return c.write(f)
+}
+
 // Listening tells the primary a server of this worker listens.
 func (c *Channel) Listening(l frame.Listening) error {
 	f, err := frame.New(frame.TypeListening, l)

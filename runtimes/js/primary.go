@@ -135,7 +135,19 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 	// of its own pid with no JS listener): Node's default action.
 	set("selfSignal", func(name string) {
 		if sig := unix.SignalNum(name); sig != 0 {
+			if r.cfg.Channel != nil {
+				// The primary counts the death that follows against the
+				// worker's restarts, as its own doing.
+				_ = r.cfg.Channel.SelfSignal(name)
+			}
 			_ = syscall.Kill(os.Getpid(), sig)
+		}
+	})
+	// listenSignal records whether a signal has a listener, for the
+	// signal watcher (process.js calls it as listeners come and go).
+	set("listenSignal", func(name string, on bool) {
+		if n := int(unix.SignalNum(name)); n > 0 && n < len(r.sigListened) {
+			r.sigListened[n].Store(on)
 		}
 	})
 	// postSignal runs the signal hook on a later turn of the loop, as a
@@ -157,10 +169,17 @@ func (r *runtime) childrenAlive() bool {
 }
 
 // endChildren stops the worker processes still running when the script
-// ends (process.exit, a fatal error, ctx): none outlives its primary.
+// ends (process.exit, a fatal error, ctx): none outlives its primary. A
+// script ended by a signal's default action releases them instead, as the
+// death of Node's primary does: their channel closes and they leave on
+// their own (exit code 0); Processes kills those that do not.
 func (r *runtime) endChildren() {
 	for _, c := range r.children {
-		if !c.exited {
+		switch {
+		case c.exited:
+		case r.sigDeath:
+			c.proc.Release()
+		default:
 			_ = c.proc.Kill("SIGKILL")
 		}
 	}
@@ -265,9 +284,13 @@ func (e childEvents) Stderr(p []byte) {
 	e.post(func() { e.fire(e.r.vm.ToValue("stderr"), e.r.vm.ToValue(e.r.vm.NewArrayBuffer(b))) })
 }
 
-// signals turns the process's signals into process events on the loop
-// (Node's process.on('SIGINT')), or ends the script as Node's default
-// handler would when nobody listens. It runs until done is closed.
+// watchSignals turns the process's signals into process events on the
+// loop (Node's process.on('SIGINT')), or ends the script at once, as
+// Node's default action does, when nobody listens: whatever the script is
+// doing, even a loop that never yields. A signal that arrives while the
+// script has not yet handled the previous one (its loop is busy, or its
+// handler is) ends it too, so that a stuck script can always be stopped.
+// It runs until done is closed.
 func (r *runtime) watchSignals(done <-chan struct{}) {
 	for {
 		select {
@@ -278,13 +301,41 @@ func (r *runtime) watchSignals(done <-chan struct{}) {
 				return
 			}
 			sig, isSig := s.(syscall.Signal)
-			if !isSig {
+			if !isSig || sig <= 0 || int(sig) >= len(r.sigListened) {
 				continue
 			}
-			name := unix.SignalName(sig)
-			r.loop.post(func() { r.signal(name, int(sig)) })
+			num := int(sig)
+			if r.sigListened[num].Load() && r.sigPending.CompareAndSwap(false, true) {
+				name := unix.SignalName(sig)
+				r.loop.post(func() {
+					r.signal(name, num)
+					r.sigPending.Store(false)
+				})
+				continue
+			}
+			// Stops the JavaScript running now; an idle loop is woken.
+			r.vm.Interrupt(signalExit(num))
+			r.loop.post(func() { r.endBySignal(num) })
 		}
 	}
+}
+
+// signalExit is the interrupt value a signal's default action stops the
+// VM with: the signal's number.
+type signalExit int
+
+// endBySignal ends the script by a signal's default action: no 'exit'
+// listeners, the shell's code for a signal death (128+signal), and the
+// workers released (endChildren).
+func (r *runtime) endBySignal(num int) {
+	if r.sigDeath {
+		return
+	}
+	r.vm.ClearInterrupt()
+	r.sigDeath = true
+	r.exitCode = 128 + num
+	r.exiting = true
+	r.loop.stopped = true
 }
 
 // signal delivers a signal on the loop.
@@ -300,10 +351,7 @@ func (r *runtime) signal(name string, num int) {
 	}
 	r.drain()
 	if !res.ToBoolean() && !r.loop.stopped {
-		// Nobody listens: the default action ends the process without
-		// 'exit' listeners, with the shell's code for a signal death.
-		r.exitCode = 128 + num
-		r.exiting = true
-		r.loop.stopped = true
+		// Nobody listens any more: the default action.
+		r.endBySignal(num)
 	}
 }

@@ -68,4 +68,8 @@ type WorkerProcess interface {
 	Disconnect()
 	// Kill sends a signal by name ("SIGTERM", "SIGKILL", ...).
 	Kill(signal string) error
+	// Release closes the channel from the primary's side, as the death of
+	// the primary does in Node: the worker leaves on its own (exit code
+	// 0). Whoever owns the processes kills those that do not.
+	Release()
 }

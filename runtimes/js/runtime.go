@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -55,6 +56,13 @@ type runtime struct {
 
 	stringify goja.Callable // goja's JSON.stringify, as the runtime was made
 	inbox     inbox         // messages from the primary not yet on the loop
+
+	// Signals (primary.go): which have a listener, read off the loop by
+	// the signal watcher; whether one is posted and not yet handled; and,
+	// on the loop, whether one ended the script by its default action.
+	sigListened [32]atomic.Bool
+	sigPending  atomic.Bool
+	sigDeath    bool
 }
 
 // hooks are the JS functions the Go side calls, installed by node/process.js.
@@ -258,6 +266,10 @@ func (r *runtime) handle(err error) {
 	}
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
+		if s, ok := ie.Value().(signalExit); ok {
+			r.endBySignal(int(s))
+			return
+		}
 		if _, ok := ie.Value().(exitSignal); ok || r.loop.stopped {
 			return
 		}

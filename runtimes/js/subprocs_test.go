@@ -240,6 +240,8 @@ func (p *subproc) Disconnect() {
 	p.push(func(w *frame.Writer) error { return w.Write(frame.Frame{Type: frame.TypeDisconnect}) })
 }
 
+func (p *subproc) Release() { p.conn.Close() }
+
 func (p *subproc) Kill(signal string) error {
 	sig := unix.SignalNum(signal)
 	if sig == 0 {

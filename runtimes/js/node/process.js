@@ -253,6 +253,21 @@ native.setHooks({
     uncaught
 });
 
+// The signal watcher runs off the loop and must know whether a signal has
+// a listener: without one, the signal ends the process at once, even while
+// the script is busy (Node's default action). Node watches its signal
+// listeners the same way.
+process.on('newListener', type => {
+    if (native.signals[type]) {
+        native.listenSignal(type, true);
+    }
+});
+process.on('removeListener', type => {
+    if (native.signals[type] && process.listenerCount(type) === 0) {
+        native.listenSignal(type, false);
+    }
+});
+
 // The pieces other modules fill in: node:timers registers its firing
 // functions, node:cluster the channel's events.
 const timers = {
