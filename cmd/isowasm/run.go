@@ -287,7 +287,6 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		signals = ch
 	}
 
-	start := time.Now()
 	var (
 		forkedAt  = map[int]time.Time{}
 		replacing []int // workers whose workerExit is being published
