@@ -123,6 +123,11 @@ type Config struct {
 	// process's descriptors 1 and 2 directly.
 	Silent         bool
 	Stdout, Stderr io.Writer
+	// ReportFatal has each worker send the error that ends it (an uncaught
+	// exception, as it would print it) to the primary instead of printing
+	// it; Worker.FatalError holds it at workerExit, for a primary that
+	// reports start failures once rather than once per worker.
+	ReportFatal bool
 	// MaxFrameSize bounds a frame both ways (0: frame.DefaultMaxSize).
 	MaxFrameSize int
 	// HelloTimeout is how long a new worker has to say hello before it is

@@ -40,6 +40,11 @@ var (
 	// replaced RestartPolicy.MaxRestarts times within the window. A
 	// *RestartLimitError matches it.
 	ErrRestartLimit = errors.New("engine: restart limit reached")
+	// ErrStartFailures: a worker was not replaced because it and the
+	// workers it replaced died during start (before 'ready')
+	// RestartPolicy.MaxStartFailures times in a row. A *StartFailureError
+	// matches it.
+	ErrStartFailures = errors.New("engine: workers keep failing during start")
 )
 
 // KillError is why the primary killed a worker it judged unhealthy; it is
@@ -70,6 +75,20 @@ func (e *RestartLimitError) Error() string {
 }
 
 func (e *RestartLimitError) Unwrap() error { return ErrRestartLimit }
+
+// StartFailureError is a workerGiveUp's error: the worker and those it
+// replaced died during start Failures times in a row, and this worker is
+// not replaced.
+type StartFailureError struct {
+	WorkerID int
+	Failures int
+}
+
+func (e *StartFailureError) Error() string {
+	return fmt.Sprintf("engine: worker %d is not replaced: %d workers in a row died during start", e.WorkerID, e.Failures)
+}
+
+func (e *StartFailureError) Unwrap() error { return ErrStartFailures }
 
 // DestinationError is a send to an invalid destination (Node: 'Invalid
 // message destination', details {message, to}). It wraps ErrInvalidDestination.

@@ -244,6 +244,8 @@ func (p *Primary) onMessage(w *Worker, v any, raw []byte) {
 	p.publish(&Event{Name: "workerMessage", Worker: w, Message: v, Raw: raw})
 	if s, ok := v.(string); ok && s == "ready" && w.awaitReady {
 		w.awaitReady = false
+		w.wasReady = true
+		w.slot.startFailures = 0
 		p.stopReady(w)
 		p.publish(&Event{Name: "workerReady", Worker: w})
 	}

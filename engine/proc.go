@@ -69,6 +69,9 @@ func (p *Primary) startProcess(w *Worker) (*process.Process, error) {
 		Stdout: p.forwardLine(p.cfg.Stdout),
 		Stderr: p.forwardLine(p.cfg.Stderr),
 	}
+	if p.cfg.ReportFatal {
+		h.Fatal = func(text string) { p.post(func() { w.fatal = text }) }
+	}
 	pr, err := p.group.Start(process.Spec{ID: w.id, Args: args, Silent: p.cfg.Silent}, h)
 	if errors.Is(err, process.ErrClosed) {
 		err = fmt.Errorf("engine: starting worker %d: %w", w.id, ErrClosed)

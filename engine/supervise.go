@@ -35,6 +35,12 @@ type RestartPolicy struct {
 	// that killing workers from outside never makes the primary give up.
 	MaxRestarts int
 	Window      time.Duration
+	// MaxStartFailures gives up on a slot whose workers died during start
+	// (before their 'ready') this many times in a row, counted as
+	// MaxRestarts counts: a script that throws at start fails fast instead
+	// of after the whole restart budget. A worker that gets ready starts
+	// the count over. 0: no limit.
+	MaxStartFailures int
 }
 
 const (
@@ -63,8 +69,8 @@ func (c Config) validate() error {
 	switch {
 	case r.Backoff < 0 || r.MaxBackoff < 0 || r.MinUptime < 0 || r.Window < 0:
 		return fmt.Errorf("engine: RestartPolicy %+v has a negative duration", r)
-	case r.MaxRestarts < 0:
-		return fmt.Errorf("engine: RestartPolicy.MaxRestarts %d is negative", r.MaxRestarts)
+	case r.MaxRestarts < 0 || r.MaxStartFailures < 0:
+		return fmt.Errorf("engine: RestartPolicy.MaxRestarts %d or MaxStartFailures %d is negative", r.MaxRestarts, r.MaxStartFailures)
 	case c.ReadyTimeout < 0:
 		return fmt.Errorf("engine: ReadyTimeout %v is negative", c.ReadyTimeout)
 	}
@@ -73,8 +79,9 @@ func (c Config) validate() error {
 
 // slot is the line of workers that replace one another.
 type slot struct {
-	young    int         // young deaths in a row
-	restarts []time.Time // replacements within the window, oldest first
+	young         int         // young deaths in a row
+	restarts      []time.Time // replacements within the window, oldest first
+	startFailures int         // deaths during start in a row
 }
 
 // next decides the replacement of a worker of slot s that lived uptime and
@@ -153,6 +160,14 @@ func (p *Primary) replace(w *Worker, signal string) {
 		s = &slot{}
 	}
 	counted := countsAgainstRestarts(w, signal)
+	if counted && !w.wasReady {
+		s.startFailures++
+	}
+	if pol.MaxStartFailures > 0 && s.startFailures >= pol.MaxStartFailures {
+		p.publish(&Event{Name: "workerGiveUp", Worker: w, Error: &StartFailureError{
+			WorkerID: w.id, Failures: s.startFailures}})
+		return
+	}
 	delay, giveUp := pol.next(s, time.Now(), time.Since(w.forkedAt), counted)
 	switch {
 	case giveUp:

@@ -22,6 +22,7 @@ type Worker struct {
 	dead                  bool
 	exitedAfterDisconnect bool
 	awaitReady            bool // online, its 'ready' not yet seen
+	wasReady              bool // its 'ready' was seen: a death is no failed start
 
 	slot       *slot       // the line of replacements it belongs to
 	forkedAt   time.Time   // for the restart policy's uptime
@@ -29,10 +30,21 @@ type Worker struct {
 	killedBy   *KillError  // why the primary killed it, if it did
 	killed     bool        // the primary sent it a signal (Kill), or killed it for breaking the protocol
 	selfSignal string      // the signal it said it was sending itself
+	fatal      string      // the error that ended it (Config.ReportFatal)
 }
 
 // ID is the worker's id: 1, 2, 3… in fork order, never reused.
 func (w *Worker) ID() int { return w.id }
+
+// WasReady reports whether the worker said 'ready': a worker that exits
+// before has failed to start.
+func (w *Worker) WasReady() bool { return w.wasReady }
+
+// FatalError is the error that ended the worker (an uncaught exception),
+// as the worker would have printed it on its stderr, when Config.ReportFatal
+// has workers send it to the primary instead; "" otherwise. It is known by
+// the worker's workerExit.
+func (w *Worker) FatalError() string { return w.fatal }
 
 // PID is the worker's process id (0 if it could not be started).
 func (w *Worker) PID() int { return w.pid }

@@ -10,6 +10,9 @@ const (
 	EnvWorkerID  = "ISOWASM_WORKER_ID"
 	EnvCookie    = "ISOWASM_COOKIE"
 	EnvChannelFD = "ISOWASM_CHANNEL_FD"
+	// EnvReportFatal, when set, asks the worker to send the error that
+	// ends it to the primary (a fatal frame) instead of printing it.
+	EnvReportFatal = "ISOWASM_REPORT_FATAL"
 )
 
 // ChannelFD is the descriptor the channel socket is given in every worker

@@ -25,7 +25,8 @@ import (
 // [isowasm, spec.Exec, spec.Args...], so that runtimes/worker runs spec.Exec
 // in the runtime that fits it.
 type jsProcesses struct {
-	g *process.Group
+	g      *process.Group
+	fatals *fatalLog
 	// modules prepares the compiled workers' modules, once each.
 	modules moduleOnce
 }
@@ -33,16 +34,23 @@ type jsProcesses struct {
 var _ js.Processes = (*jsProcesses)(nil)
 
 // newJSProcesses makes the group; cfg.Executable "" is this executable.
-func newJSProcesses(cfg process.Config) (*jsProcesses, error) {
+// The errors that end workers are printed on stderr, a run of identical
+// ones once (fatalLog), unless the worker is silent: its stderr is the
+// script's to read, and the worker prints its error there itself.
+func newJSProcesses(cfg process.Config, stderr io.Writer) (*jsProcesses, error) {
 	g, err := process.NewGroup(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &jsProcesses{g: g}, nil
+	return &jsProcesses{g: g, fatals: newFatalLog(stderr)}, nil
 }
 
 // Close waits for the workers until ctx is done, then kills those left.
-func (j *jsProcesses) Close(ctx context.Context) error { return j.g.Close(ctx) }
+func (j *jsProcesses) Close(ctx context.Context) error {
+	err := j.g.Close(ctx)
+	j.fatals.Close()
+	return err
+}
 
 // exitedAfterDisconnecter is the optional event of a worker that says it
 // leaves on purpose (its own cluster.worker.disconnect()).
@@ -76,6 +84,9 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 	}
 	if x, ok := ev.(exitedAfterDisconnecter); ok {
 		h.ExitedAfterDisconnect = x.ExitedAfterDisconnect
+	}
+	if !spec.Silent {
+		h.Fatal = func(text string) { j.fatals.report(spec.ID, text) }
 	}
 	h.Unhealthy = ev.ProtocolError
 	if x, ok := ev.(unhealthyReporter); ok {

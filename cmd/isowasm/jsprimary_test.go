@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -82,7 +83,7 @@ process.on('message', (m) => {
 });
 process.send('ready');
 `)
-	procs, err := newJSProcesses(process.Config{Executable: bin})
+	procs, err := newJSProcesses(process.Config{Executable: bin}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

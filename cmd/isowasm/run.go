@@ -259,12 +259,18 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		fmt.Fprintf(opts.stderr, "isowasm: "+format+"\n", args...)
 	}
 
+	// The workers send the error that ends them here, so that a crash
+	// loop prints it once, not once per worker.
+	fatals := newFatalLog(opts.stderr)
+	defer fatals.Close()
+
 	sup := opts.supervision
 	cfg := engine.Config{
 		WorkerScript:      abs,
 		WorkerArgs:        opts.args,
 		Env:               opts.env,
 		Silent:            opts.silent,
+		ReportFatal:       true,
 		Restart:           sup.restart,
 		ReadyTimeout:      sup.readyTimeout,
 		HeartbeatInterval: sup.limits.HeartbeatInterval,
@@ -298,6 +304,11 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		delayed   = map[int]time.Time{} // replacements waiting for a backoff: due time by the worker replaced
 		gaveUp    = make(chan error, 1) // every worker is gone and none will be replaced
 		lastGive  error
+		// What the exit line of a worker says (workerExit): how it ended,
+		// its restart delay, or why it is not replaced.
+		exitText    = map[int]string{}
+		restartIn   = map[int]time.Duration{}
+		notReplaced = map[int]string{}
 	)
 	// checkGone: with no worker left and none to come, the primary has
 	// nothing more to do.
@@ -364,19 +375,32 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			}
 		})
 		p.After("workerError", func(*engine.Event) { checkGone() })
+		// A worker's end is told in one line once its workerExit has run
+		// its course: how it ended, then what follows (its replacement,
+		// when, or why none), after the error that ended it.
 		p.On("workerRestart", func(e *engine.Event) {
 			delayed[e.Worker.ID()] = time.Now().Add(e.Delay)
-			logf("worker %d died young: replacing it in %s (restart backoff)", e.Worker.ID(), e.Delay)
+			restartIn[e.Worker.ID()] = e.Delay
 		})
 		p.On("workerGiveUp", func(e *engine.Event) {
-			var rl *engine.RestartLimitError
-			if errors.As(e.Error, &rl) {
-				lastGive = fmt.Errorf("worker %d died after %d replacements within %s (--max-restarts %d, --restart-window %s)",
+			w := e.Worker
+			var (
+				rl *engine.RestartLimitError
+				sf *engine.StartFailureError
+			)
+			switch {
+			case errors.As(e.Error, &rl):
+				notReplaced[w.ID()] = fmt.Sprintf("it died after %d replacements within %s (--max-restarts %d, --restart-window %s)",
+					rl.Restarts, rl.Window, sup.restart.MaxRestarts, sup.restart.Window)
+				lastGive = fmt.Errorf("worker %d died after %d replacements within %s (--max-restarts %d, --restart-window %s); fix what makes the workers exit, then run again",
 					rl.WorkerID, rl.Restarts, rl.Window, sup.restart.MaxRestarts, sup.restart.Window)
-			} else {
+			case errors.As(e.Error, &sf):
+				notReplaced[w.ID()] = fmt.Sprintf("%d starts in a row failed (--max-start-failures %d)", sf.Failures, sup.restart.MaxStartFailures)
+				lastGive = startFailure(opts.script, fatals, sf.Failures, exitText[w.ID()])
+			default:
+				notReplaced[w.ID()] = e.Error.Error()
 				lastGive = e.Error
 			}
-			logf("not replacing worker %d: %v", e.Worker.ID(), lastGive)
 		})
 		p.On("workerExit", func(e *engine.Event) {
 			w := e.Worker
@@ -385,16 +409,42 @@ func runCluster(ctx context.Context, opts runOptions) error {
 			if e.Signal != "" {
 				how = "killed by " + e.Signal
 			}
-			if w.ExitedAfterDisconnect() {
+			switch {
+			case w.ExitedAfterDisconnect():
 				how += " after disconnecting"
+			case !w.WasReady():
+				how += " during start"
 			}
-			logf("worker %d %s", w.ID(), how)
+			exitText[w.ID()] = how
+			if fatals.report(w.ID(), w.FatalError()) {
+				exitText[w.ID()] += " (the same error)"
+			}
 			live--
 			if stopping && live == 0 {
 				close(allGone)
 			}
 		})
-		p.After("workerExit", func(*engine.Event) { checkGone() })
+		p.After("workerExit", func(e *engine.Event) {
+			id := e.Worker.ID()
+			line := fmt.Sprintf("worker %d %s", id, exitText[id])
+			switch why, no := notReplaced[id]; {
+			case no:
+				line += "; not replacing it: " + why
+			case stopping || !p.Active():
+			case restartIn[id] > 0:
+				line += fmt.Sprintf("; replacing it in %s", restartIn[id])
+				if e.Worker.WasReady() {
+					line += " (restart backoff: it died young)"
+				}
+			default:
+				line += "; replacing it"
+			}
+			delete(exitText, id)
+			delete(restartIn, id)
+			delete(notReplaced, id)
+			logf("%s", line)
+			checkGone()
+		})
 		p.HandleType("ping", func(e *engine.Event) {
 			m, ok := e.Message.(map[string]any)
 			if !ok {
@@ -427,7 +477,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	case why := <-gaveUp:
 		failure = fmt.Errorf("run: every worker of %s is gone and none will be replaced", opts.script)
 		if why != nil {
-			failure = fmt.Errorf("%w: %v; fix what makes the workers exit, then run again", failure, why)
+			failure = fmt.Errorf("%w: %v", failure, why)
 		}
 	}
 	shutdownAt := time.Now() // "stopped in" measures the shutdown alone
@@ -462,8 +512,23 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		logf("killing the workers still running")
 	}
 	_ = p.Close(grace)
+	fatals.Close()
 	logf("stopped in %s", since(shutdownAt))
 	return failure
+}
+
+// startFailure says why the workers of script are given up after failures
+// starts in a row, and what to fix: the error they died of (the last one
+// fatals printed), or how the last one ended.
+func startFailure(script string, fatals *fatalLog, failures int, how string) error {
+	first, where := fatals.headline()
+	switch {
+	case first != "" && where != "":
+		return fmt.Errorf("the workers fail during start (%d times in a row): %s (at %s); fix that, then run again", failures, first, where)
+	case first != "":
+		return fmt.Errorf("the workers fail during start (%d times in a row): %s; fix that in %s, then run again", failures, first, script)
+	}
+	return fmt.Errorf("the workers fail during start (%d times in a row; the last %s); fix what makes %s exit before it is ready, then run again", failures, how, script)
 }
 
 // isPrimaryScript reports whether script is a JavaScript cluster primary.
@@ -496,7 +561,7 @@ func runPrimary(ctx context.Context, opts primaryOptions) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	procs, err := newJSProcesses(opts.process)
+	procs, err := newJSProcesses(opts.process, opts.stderr)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}

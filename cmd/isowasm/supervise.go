@@ -19,6 +19,7 @@ const (
 	defaultRestartBackoffMax = 10 * time.Second
 	defaultMinUptime         = 5 * time.Second
 	defaultMaxRestarts       = 10
+	defaultMaxStartFailures  = 3
 	defaultRestartWindow     = time.Minute
 	defaultReadyTimeout      = 30 * time.Second
 	defaultHeartbeatInterval = time.Second
@@ -39,11 +40,12 @@ type supervision struct {
 func defaultSupervision() supervision {
 	return supervision{
 		restart: engine.RestartPolicy{
-			Backoff:     defaultRestartBackoff,
-			MaxBackoff:  defaultRestartBackoffMax,
-			MinUptime:   defaultMinUptime,
-			MaxRestarts: defaultMaxRestarts,
-			Window:      defaultRestartWindow,
+			Backoff:          defaultRestartBackoff,
+			MaxBackoff:       defaultRestartBackoffMax,
+			MinUptime:        defaultMinUptime,
+			MaxRestarts:      defaultMaxRestarts,
+			Window:           defaultRestartWindow,
+			MaxStartFailures: defaultMaxStartFailures,
 		},
 		readyTimeout: defaultReadyTimeout,
 		grace:        defaultGrace,
@@ -69,6 +71,8 @@ func supervisionFlags() []cli.Flag {
 			Usage: "replace one worker (it and its replacements) at most this many times within --restart-window, then give up on it; when every worker is given up, isowasm exits with status 1. Every death counts (exits, the primary's kills, signals the worker brought on itself) except a kill from outside (kill -9, the OOM killer); 0: no limit"},
 		&cli.DurationFlag{Name: "restart-window", Category: supCategory, Value: defaultRestartWindow,
 			Usage: "the window --max-restarts counts in"},
+		&cli.IntFlag{Name: "max-start-failures", Category: supCategory, Value: defaultMaxStartFailures,
+			Usage: "give up on a worker when it and the workers it replaces died during start (before they were ready) this many times in a row, whatever --max-restarts allows: a script that throws at start fails in seconds; 0: no limit"},
 		&cli.DurationFlag{Name: "ready-timeout", Category: supCategory, Value: defaultReadyTimeout,
 			Usage: "kill a worker that is not ready this long after it was forked (a failed start)"},
 		&cli.DurationFlag{Name: "grace", Category: supCategory, Value: defaultGrace,
@@ -90,11 +94,12 @@ func supervisionFlags() []cli.Flag {
 func supervisionFromFlags(c *cli.Context) (supervision, error) {
 	s := supervision{
 		restart: engine.RestartPolicy{
-			Backoff:     c.Duration("restart-backoff"),
-			MaxBackoff:  c.Duration("restart-backoff-max"),
-			MinUptime:   c.Duration("min-uptime"),
-			MaxRestarts: c.Int("max-restarts"),
-			Window:      c.Duration("restart-window"),
+			Backoff:          c.Duration("restart-backoff"),
+			MaxBackoff:       c.Duration("restart-backoff-max"),
+			MinUptime:        c.Duration("min-uptime"),
+			MaxRestarts:      c.Int("max-restarts"),
+			Window:           c.Duration("restart-window"),
+			MaxStartFailures: c.Int("max-start-failures"),
 		},
 		readyTimeout: c.Duration("ready-timeout"),
 		grace:        c.Duration("grace"),
@@ -105,7 +110,7 @@ func supervisionFromFlags(c *cli.Context) (supervision, error) {
 			return s, fmt.Errorf("run: --%s %s is negative", name, c.Duration(name))
 		}
 	}
-	for _, name := range []string{"max-restarts", "max-queued"} {
+	for _, name := range []string{"max-restarts", "max-start-failures", "max-queued"} {
 		if c.Int(name) < 0 {
 			return s, fmt.Errorf("run: --%s %d is negative", name, c.Int(name))
 		}
@@ -145,7 +150,7 @@ func processLimits(c *cli.Context, onlySet bool) process.Config {
 // defaultPrimaryOnly names a flag given that only the default primary
 // honours (a primary script replaces its workers itself), or "".
 func defaultPrimaryOnly(c *cli.Context) string {
-	for _, name := range []string{"restart-backoff", "restart-backoff-max", "min-uptime", "max-restarts", "restart-window", "ready-timeout", "grace"} {
+	for _, name := range []string{"restart-backoff", "restart-backoff-max", "min-uptime", "max-restarts", "restart-window", "max-start-failures", "ready-timeout", "grace"} {
 		if c.IsSet(name) {
 			return name
 		}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,17 +19,17 @@ import (
 // limit, and isowasm exits 1 saying why, leaving nothing behind.
 func TestCrashLoopGivesUp(t *testing.T) {
 	script := writeScript(t, "crash.js", `process.exit(1);`)
-	c := start(t, "run", "-w", "2", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+	c := start(t, "run", "-w", "2", "--max-restarts", "2", "--max-start-failures", "0", "--restart-backoff", "10ms", script)
 	if code := c.Wait(); code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	out := c.Stderr.String()
 	for _, want := range []string{
-		"worker 1 died young: replacing it in 10ms",
-		"died young: replacing it in 20ms",
-		"not replacing worker",
+		"worker 1 exited with code 1 during start; replacing it in 10ms",
+		"exited with code 1 during start; replacing it in 20ms",
+		"exited with code 1 during start; not replacing it: it died after 2 replacements within 1m0s (--max-restarts 2, --restart-window 1m0s)",
 		"every worker of " + script + " is gone and none will be replaced",
-		"--max-restarts 2",
+		"fix what makes the workers exit, then run again",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in the log", want)
@@ -145,12 +148,15 @@ if (cluster.isWorker) { process.send('ready'); }
 func TestSelfSignalCrashLoopGivesUp(t *testing.T) {
 	t.Run("process.kill(process.pid, 'SIGKILL')", func(t *testing.T) {
 		script := writeScript(t, "suicide.js", `process.kill(process.pid, 'SIGKILL');`)
-		c := start(t, "run", "-w", "1", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+		c := start(t, "run", "-w", "1", "--max-restarts", "2", "--max-start-failures", "0", "--restart-backoff", "10ms", script)
 		if code := c.Wait(); code != 1 {
 			t.Fatalf("exit code %d, want 1", code)
 		}
-		c.Stderr.Wait(t, "worker 3 killed by SIGKILL")
+		c.Stderr.Wait(t, "worker 3 killed by SIGKILL during start; not replacing it: it died after 2 replacements")
 		c.Stderr.Wait(t, "every worker of "+script+" is gone")
+		if strings.Contains(c.Stderr.String(), "protocol") {
+			t.Error("the worker's word on its own signal broke the protocol")
+		}
 	})
 	t.Run("SIGPIPE", func(t *testing.T) {
 		script := writeScript(t, "chatty.js", `
@@ -167,7 +173,7 @@ setInterval(() => console.log('hello'), 5);
 		r.Close()
 		defer w.Close()
 		stderr := enginetest.NewLines()
-		cmd := exec.Command(bin, "run", "-w", "1", "--max-restarts", "2", "--restart-backoff", "10ms", script)
+		cmd := exec.Command(bin, "run", "-w", "1", "--max-restarts", "2", "--max-start-failures", "0", "--restart-backoff", "10ms", script)
 		cmd.Stdout, cmd.Stderr = w, stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -223,5 +229,74 @@ func TestSIGHUPShutsDownGracefully(t *testing.T) {
 		if enginetest.Alive(pids[id]) {
 			t.Errorf("worker %d (pid %d) left running", id, pids[id])
 		}
+	}
+}
+
+// A worker script that throws at start: its error is printed once, each
+// failed start is one line, and isowasm gives up within seconds saying
+// what to fix.
+func TestStartFailureReportedOnce(t *testing.T) {
+	script := writeScript(t, "bad.js", `function boom () { throw new Error('bad config: missing PORT'); }
+boom();
+`)
+	began := time.Now()
+	c := start(t, "run", "-w", "2", script)
+	if code := c.Wait(); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("gave up after %v", d)
+	}
+	out := c.Stderr.String()
+	if n := strings.Count(out, "at boom ("); n != 1 {
+		t.Errorf("the stack trace is printed %d times, want once", n)
+	}
+	// The first error printed is worker 1's or worker 2's.
+	if !regexp.MustCompile(`\nisowasm: … the same error again ×5 \(workers [12]-6\)\n`).MatchString(out) {
+		t.Error("the repeats are not summed up")
+	}
+	for _, want := range []string{
+		"Error: bad config: missing PORT\n    at boom (" + script + ":1:",
+		"exited with code 1 during start; replacing it in 100ms\n",
+		"exited with code 1 during start (the same error); replacing it in 200ms\n",
+		"exited with code 1 during start (the same error); not replacing it: 3 starts in a row failed (--max-start-failures 3)\n",
+		"isowasm: run: every worker of " + script + " is gone and none will be replaced: the workers fail during start (3 times in a row): Error: bad config: missing PORT (at " + script + ":1:",
+		"); fix that, then run again\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+}
+
+// A primary script's workers are replaced forever, as the original's, but
+// the same error from each of them is printed once, then counted.
+func TestPrimaryScriptWorkerErrorsCollapse(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "bad.js"), "function boom () { throw new Error('no database'); }\nboom();\n")
+	mustWrite(t, filepath.Join(dir, "primary.js"), `
+import _ClusterPrimary from 'isotropic-cluster/lib/cluster-primary.js';
+const primary = _ClusterPrimary({workerScript: import.meta.dirname + '/bad.js'});
+let exits = 0;
+primary.after('workerExit', () => { if (++exits === 12) { console.log('12 exits'); primary.destroy(); } });
+primary.fork({workerCount: 2});
+`)
+	c := start(t, "run", filepath.Join(dir, "primary.js"))
+	if code := c.Wait(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	c.Stdout.Wait(t, "12 exits")
+	out := c.Stderr.String()
+	if n := strings.Count(out, "at boom ("); n != 1 {
+		t.Errorf("the stack trace is printed %d times, want once:\n%s", n, out)
+	}
+	m := regexp.MustCompile(`the same error again ×(\d+)`).FindAllStringSubmatch(out, -1)
+	total := 0
+	for _, g := range m {
+		n, _ := strconv.Atoi(g[1])
+		total += n
+	}
+	if total < 11 {
+		t.Errorf("repeats counted: %d, want at least 11:\n%s", total, out)
 	}
 }

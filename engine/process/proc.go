@@ -330,13 +330,17 @@ func (pr *Process) readFrames(r *frame.Reader) error {
 			if h.Problem != nil {
 				pr.call(func() { h.Problem(pb) })
 			}
-		case frame.TypeSelfSignal:
-			var name string
-			if err := f.Decode(&name); err != nil {
+		case frame.TypeFatal, frame.TypeSelfSignal: // a text each
+			var text string
+			if err := f.Decode(&text); err != nil {
 				return err
 			}
-			if h.SelfSignal != nil {
-				pr.call(func() { h.SelfSignal(name) })
+			fn := h.Fatal
+			if f.Type == frame.TypeSelfSignal {
+				fn = h.SelfSignal
+			}
+			if fn != nil {
+				pr.call(func() { fn(text) })
 			}
 		default:
 			return fmt.Errorf("%w: unexpected %s frame", frame.ErrMalformed, f.Type)

@@ -218,7 +218,7 @@ type Spec struct {
 // Handlers receive what happens to a started process. They are called from
 // the group's goroutines, one at a time for a given process and in this
 // order: Online, then the frames as they arrive (Message, Listening,
-// ExitedAfterDisconnect, Problem, SelfSignal) interleaved with the output lines (Stdout,
+// ExitedAfterDisconnect, Problem, SelfSignal, Fatal) interleaved with the output lines (Stdout,
 // Stderr), then ProtocolError if the protocol was broken, then Disconnect,
 // then Exit. They may be called before Start returns. They must not block
 // for long (post to the caller's loop and return), and must not call
@@ -241,6 +241,10 @@ type Handlers struct {
 	// SelfSignal: the process is about to send itself the signal named
 	// ("SIGKILL"): a death by it is its own doing.
 	SelfSignal func(signal string)
+	// Fatal: the error that ends the process, as it would have printed it
+	// on its stderr. Setting it asks the process (hostabi.EnvReportFatal)
+	// to send it instead of printing it.
+	Fatal func(text string)
 	// ProtocolError: the process broke the protocol (a *ProtocolError); it
 	// has been sent SIGKILL and its channel is closed.
 	ProtocolError func(err error)
@@ -391,6 +395,9 @@ func (g *Group) spawn(spec Spec, h Handlers) (*Process, error) {
 	)
 	if g.cfg.MaxFrameSize > 0 {
 		env = append(env, frame.EnvMaxSize+"="+strconv.Itoa(g.cfg.MaxFrameSize))
+	}
+	if h.Fatal != nil {
+		env = append(env, hostabi.EnvReportFatal+"=1")
 	}
 	cmd := &exec.Cmd{
 		Path:       g.cfg.Executable,

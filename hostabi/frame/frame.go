@@ -55,6 +55,12 @@ const (
 	// CBOR text. The primary then knows the death that follows was the
 	// worker's own doing, not a kill from outside.
 	TypeSelfSignal Type = 9 // worker → primary
+	// TypeFatal: the error that ends the worker, as it would print it on
+	// its stderr (CBOR text); sent, instead of printed, only when the
+	// primary asks for it (hostabi.EnvReportFatal).
+	TypeFatal Type = 10 // worker → primary
+
+	lastType = TypeFatal // a reader refuses the types after it
 )
 
 // EnvMaxSize is the environment variable through which a primary tells its
@@ -81,6 +87,8 @@ func (t Type) String() string {
 		return "heartbeatAck"
 	case TypeSelfSignal:
 		return "selfSignal"
+	case TypeFatal:
+		return "fatal"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -541,7 +549,7 @@ func (r *Reader) Read() (Frame, error) {
 // frame's Body is a slice of data.
 func Parse(data []byte) (Frame, error) {
 	if f, ok := parseCanonical(data); ok {
-		if f.Type == 0 || f.Type > TypeHeartbeatAck {
+		if f.Type == 0 || f.Type > lastType {
 			return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
 		}
 		if len(f.Body) > 0 {
@@ -560,7 +568,7 @@ func parseGeneral(data []byte) (Frame, error) {
 	if err := decMode.Unmarshal(data, &f); err != nil {
 		return Frame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if f.Type == 0 || f.Type > TypeHeartbeatAck {
+	if f.Type == 0 || f.Type > lastType {
 		return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrMalformed, f.Type)
 	}
 	if f.Type == TypeMessage && len(f.Body) == 0 {

@@ -29,6 +29,9 @@ type Config struct {
 	Cookie       string
 	FD           int
 	MaxFrameSize int // 0: frame.DefaultMaxSize
+	// ReportFatal: the primary wants the error that ends the worker sent
+	// to it rather than printed (hostabi.EnvReportFatal).
+	ReportFatal bool
 }
 
 // FromEnv reads the worker environment; ok is false when this process was
@@ -54,7 +57,8 @@ func FromEnv(getenv func(string) string) (cfg Config, ok bool, err error) {
 			return Config{}, true, fmt.Errorf("host: %s=%q is not a size in bytes", frame.EnvMaxSize, s)
 		}
 	}
-	return Config{WorkerID: id, Cookie: getenv(hostabi.EnvCookie), FD: fd, MaxFrameSize: maxSize}, true, nil
+	return Config{WorkerID: id, Cookie: getenv(hostabi.EnvCookie), FD: fd, MaxFrameSize: maxSize,
+		ReportFatal: getenv(hostabi.EnvReportFatal) != ""}, true, nil
 }
 
 // Handler receives what arrives from the primary. Its methods are called on
@@ -293,6 +297,17 @@ func (c *Channel) SelfSignal(name string) error {
 		return err
 	}
 	return c.write(f)
+}
+
+// Fatal hands the error that ends the worker, as it would be printed, to
+// the primary, when the primary asked for it (Config.ReportFatal). It
+// reports whether the primary took it; if not, the caller prints it.
+func (c *Channel) Fatal(text string) bool {
+	if !c.cfg.ReportFatal {
+		return false
+	}
+	f, err := frame.New(frame.TypeFatal, text)
+	return err == nil && c.write(f) == nil
 }
 
 // Listening tells the primary a server of this worker listens.

@@ -358,7 +358,11 @@ func (r *runtime) report(v goja.Value, ex *goja.Exception) {
 	}
 	b.WriteString(text)
 	b.WriteString("\n")
-	io.WriteString(r.cfg.Stderr, b.String())
+	// A worker's primary may ask for the error, to report a start failure
+	// once rather than once per worker.
+	if r.cfg.Channel == nil || !r.cfg.Channel.Fatal(b.String()) {
+		io.WriteString(r.cfg.Stderr, b.String())
+	}
 	r.loop.stopped = true
 	// Called from inside JS (a rejection hook, queueMicrotask), the script
 	// must not run on.
