@@ -137,3 +137,25 @@ func TestObjectJSON(t *testing.T) {
 		t.Errorf("json.Marshal of a channel: %v", err)
 	}
 }
+
+// FuzzDecode: any bytes decode into a struct, a map or an interface, or
+// fail with an error; never a panic.
+func FuzzDecode(f *testing.F) {
+	for _, v := range []any{Obj("type", "task", "count", 3, "tags", []any{"a"}, "where", Obj("X", 1)), []any{1, "x", nil}, "text", 1.5} {
+		b, _ := Marshal(v)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s task
+		var m map[string]any
+		var x any
+		for _, into := range []any{&s, &m, &x} {
+			if err := RawMessage(b).Decode(into); err != nil && err != ErrMalformed && err != ErrUnsupported && err != ErrTooDeep {
+				var de *DecodeError
+				if !errors.As(err, &de) {
+					t.Fatalf("error %v of no known kind", err)
+				}
+			}
+		}
+	})
+}
