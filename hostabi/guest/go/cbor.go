@@ -155,35 +155,39 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case Object:
-		b = appendHead(b, 5, uint64(len(x)))
-		for _, m := range x {
-			b = append(appendHead(b, 3, uint64(len(m.Key))), m.Key...)
-			if b, err = appendValue(b, m.Value, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return appendMembers(b, x, depth)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, compareKeys)
-		b = appendHead(b, 5, uint64(len(x)))
-		for _, k := range keys {
-			b = append(appendHead(b, 3, uint64(len(k))), k...)
-			if b, err = appendValue(b, x[k], depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return appendMembers(b, sortedMembers(x), depth)
 	case RawMessage:
 		return append(b, x...), nil
 	}
 	return nil, ErrUnsupported
 }
 
-// RawMessage is already encoded CBOR, copied as it is by Marshal.
+func appendMembers(b []byte, o Object, depth int) ([]byte, error) {
+	var err error
+	b = appendHead(b, 5, uint64(len(o)))
+	for _, m := range o {
+		b = append(appendHead(b, 3, uint64(len(m.Key))), m.Key...)
+		if b, err = appendValue(b, m.Value, depth+1); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// sortedMembers are a map's members in JavaScript's key order.
+func sortedMembers(m map[string]any) Object {
+	o := make(Object, 0, len(m))
+	for k, v := range m {
+		o = append(o, Member{k, v})
+	}
+	slices.SortFunc(o, func(a, b Member) int { return compareKeys(a.Key, b.Key) })
+	return o
+}
+
+// RawMessage is already encoded CBOR, copied as it is by Marshal; its
+// Decode decodes it into a Go value.
 type RawMessage []byte
 
 // compareKeys orders keys as JavaScript orders an object's own keys:
