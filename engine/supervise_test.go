@@ -44,6 +44,21 @@ func TestStartFailuresGiveUp(t *testing.T) {
 	})
 }
 
+// Once a worker of a slot was ready, its successors' failed starts fall
+// under MaxRestarts alone: a dependency gone for a while does not make the
+// primary give up after MaxStartFailures.
+func TestStartFailuresAfterReady(t *testing.T) {
+	h := start(t, engine.Config{Restart: engine.RestartPolicy{
+		Backoff: time.Millisecond, MaxRestarts: 100, MaxStartFailures: 3}}, "fatal", "2,3,4,5")
+	h.do(func() { h.p.Fork(1) })
+	h.waitTrace("after workerReady w1")
+	h.do(func() { _ = h.p.WorkerByID(1).Kill(syscall.SIGKILL) })
+	h.waitTrace("after workerReady w6")
+	if tr := h.snapshot(); slices.ContainsFunc(tr, func(s string) bool { return strings.HasPrefix(s, "on workerGiveUp") }) {
+		t.Error("gave up on a slot that had been ready")
+	}
+}
+
 // A crash loop slows down (doubling backoffs, capped) and stops at the
 // restart limit; the primary then has nothing live.
 func TestRestartBackoffAndGiveUp(t *testing.T) {
