@@ -44,6 +44,8 @@ func TestMain(m *testing.M) {
 //	oversize      says hello, then announces a 2 GiB frame
 //	truncated     says hello, then half a frame, then closes its channel
 //	exit N        says hello, then exits with status N
+//	fatal         says hello, hands "Error: at start" to the primary as the
+//	              error that ends it (printed if the primary did not ask), exits 1
 //	die-early N   exits with status N before saying hello
 //	deep          says hello, then sends a message nested 10,000 deep
 //
@@ -103,6 +105,11 @@ func fakeWorker(args []string) int {
 	case "exit":
 		n, _ := strconv.Atoi(args[2])
 		return n
+	case "fatal":
+		if !ch.Fatal("Error: at start\n") {
+			fmt.Fprint(os.Stderr, "Error: at start\n")
+		}
+		return 1
 	case "deep":
 		deep := bytes.Repeat([]byte{0x81}, 10000) // arrays of one element…
 		_ = ch.Send(append(deep, 0x00))           // …around a 0

@@ -245,7 +245,7 @@ func (p *Primary) onMessage(w *Worker, v any, raw []byte) {
 	if s, ok := v.(string); ok && s == "ready" && w.awaitReady {
 		w.awaitReady = false
 		w.wasReady = true
-		w.slot.startFailures = 0
+		w.slot.everReady = true
 		p.stopReady(w)
 		p.publish(&Event{Name: "workerReady", Worker: w})
 	}

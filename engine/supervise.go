@@ -36,10 +36,12 @@ type RestartPolicy struct {
 	MaxRestarts int
 	Window      time.Duration
 	// MaxStartFailures gives up on a slot whose workers died during start
-	// (before their 'ready') this many times in a row, counted as
-	// MaxRestarts counts: a script that throws at start fails fast instead
-	// of after the whole restart budget. A worker that gets ready starts
-	// the count over. 0: no limit.
+	// (before their 'ready') this many times in a row before any of them
+	// was ready, counted as MaxRestarts counts: a script that cannot start
+	// (it throws at start) fails fast instead of after the whole restart
+	// budget. Once a worker of the slot has been ready, its successors'
+	// failed starts fall under MaxRestarts alone (a dependency gone for a
+	// while). 0: no limit.
 	MaxStartFailures int
 }
 
@@ -81,7 +83,8 @@ func (c Config) validate() error {
 type slot struct {
 	young         int         // young deaths in a row
 	restarts      []time.Time // replacements within the window, oldest first
-	startFailures int         // deaths during start in a row
+	startFailures int         // deaths during start in a row, none ready yet
+	everReady     bool        // a worker of the slot was ready
 }
 
 // next decides the replacement of a worker of slot s that lived uptime and
@@ -160,7 +163,7 @@ func (p *Primary) replace(w *Worker, signal string) {
 		s = &slot{}
 	}
 	counted := countsAgainstRestarts(w, signal)
-	if counted && !w.wasReady {
+	if counted && !w.wasReady && !s.everReady {
 		s.startFailures++
 	}
 	if pol.MaxStartFailures > 0 && s.startFailures >= pol.MaxStartFailures {

@@ -16,6 +16,49 @@ import (
 	"github.com/isowasm/isowasm/engine"
 )
 
+// Workers that die before they are ready are given up after
+// MaxStartFailures in a row, whatever MaxRestarts allows; with ReportFatal
+// each hands over the error that ended it.
+func TestStartFailuresGiveUp(t *testing.T) {
+	h := start(t, engine.Config{ReportFatal: true, Restart: engine.RestartPolicy{
+		Backoff: time.Millisecond, MaxRestarts: 100, MaxStartFailures: 3}}, "fatal")
+	var fatals []string
+	h.do(func() {
+		h.p.On("workerExit", func(e *engine.Event) {
+			fatals = append(fatals, e.Worker.FatalError())
+			if e.Worker.WasReady() {
+				t.Errorf("worker %d was ready", e.Worker.ID())
+			}
+		})
+		h.p.Fork(1)
+	})
+	give := h.waitEvent("workerGiveUp", nil)
+	var sf *engine.StartFailureError
+	if give.Worker.ID() != 3 || !errors.As(give.Error, &sf) || sf.Failures != 3 || !errors.Is(give.Error, engine.ErrStartFailures) {
+		t.Errorf("workerGiveUp w%d: %v", give.Worker.ID(), give.Error)
+	}
+	h.do(func() {
+		if want := []string{"Error: at start\n", "Error: at start\n", "Error: at start\n"}; !slices.Equal(fatals, want) {
+			t.Errorf("fatal errors %q, want %q", fatals, want)
+		}
+	})
+}
+
+// Once a worker of a slot was ready, its successors' failed starts fall
+// under MaxRestarts alone: a dependency gone for a while does not make the
+// primary give up after MaxStartFailures.
+func TestStartFailuresAfterReady(t *testing.T) {
+	h := start(t, engine.Config{Restart: engine.RestartPolicy{
+		Backoff: time.Millisecond, MaxRestarts: 100, MaxStartFailures: 3}}, "fatal", "2,3,4,5")
+	h.do(func() { h.p.Fork(1) })
+	h.waitTrace("after workerReady w1")
+	h.do(func() { _ = h.p.WorkerByID(1).Kill(syscall.SIGKILL) })
+	h.waitTrace("after workerReady w6")
+	if tr := h.snapshot(); slices.ContainsFunc(tr, func(s string) bool { return strings.HasPrefix(s, "on workerGiveUp") }) {
+		t.Error("gave up on a slot that had been ready")
+	}
+}
+
 // A crash loop slows down (doubling backoffs, capped) and stops at the
 // restart limit; the primary then has nothing live.
 func TestRestartBackoffAndGiveUp(t *testing.T) {

@@ -528,7 +528,7 @@ func startFailure(script string, fatals *fatalLog, failures int, how string) err
 	case first != "":
 		return fmt.Errorf("the workers fail during start (%d times in a row): %s; fix that in %s, then run again", failures, first, script)
 	}
-	return fmt.Errorf("the workers fail during start (%d times in a row; the last %s); fix what makes %s exit before it is ready, then run again", failures, how, script)
+	return fmt.Errorf("the workers fail during start (%d times in a row; the last %s); fix what makes %s exit before it is ready (a worker is ready when it sends 'ready', as ClusterWorker does), then run again", failures, how, script)
 }
 
 // isPrimaryScript reports whether script is a JavaScript cluster primary.

@@ -72,7 +72,7 @@ func supervisionFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "restart-window", Category: supCategory, Value: defaultRestartWindow,
 			Usage: "the window --max-restarts counts in"},
 		&cli.IntFlag{Name: "max-start-failures", Category: supCategory, Value: defaultMaxStartFailures,
-			Usage: "give up on a worker when it and the workers it replaces died during start (before they were ready) this many times in a row, whatever --max-restarts allows: a script that throws at start fails in seconds; 0: no limit"},
+			Usage: "give up on a worker when it and the workers it replaces died during start (before they were ready) this many times in a row and none was ever ready, whatever --max-restarts allows: a script that throws at start fails in seconds; 0: no limit"},
 		&cli.DurationFlag{Name: "ready-timeout", Category: supCategory, Value: defaultReadyTimeout,
 			Usage: "kill a worker that is not ready this long after it was forked (a failed start)"},
 		&cli.DurationFlag{Name: "grace", Category: supCategory, Value: defaultGrace,
