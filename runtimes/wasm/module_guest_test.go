@@ -1,15 +1,18 @@
 package wasm_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
 	isowasm "github.com/isowasm/isowasm/hostabi/guest/go"
+	"github.com/isowasm/isowasm/runtimes/wasm"
 )
 
 // TestGuestInItsOwnModule builds examples/wasm-go-module, a Go module of
@@ -27,6 +30,11 @@ func TestGuestInItsOwnModule(t *testing.T) {
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, out)
+	}
+	// Compiled first, under a budget for a race-enabled, loaded machine, so
+	// that the worker loads it from the cache within the session's wait.
+	if _, err := wasm.Prepare(context.Background(), module, wasm.PrepareConfig{CacheDir: cacheDir, CompileTimeout: 5 * time.Minute, CompileMemory: 8 << 30}); err != nil {
+		t.Fatal(err)
 	}
 	s := start(t, module)
 	s.expectReady()

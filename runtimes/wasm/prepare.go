@@ -33,10 +33,12 @@ type PrepareConfig struct {
 	// Progress receives a line when a compile takes longer than half a
 	// second: "isowasm: compiling worker.wasm (6.9 MB)… done in 2.9 s, cached".
 	Progress io.Writer
-	// CompileTimeout bounds the compile; 0 is 10 s and 2 s per MB of module.
+	// CompileTimeout bounds the compile; 0 is 30 s and 5 s per MB of module
+	// (a Go guest of 7 MB compiles in about 3 s on an idle core).
 	CompileTimeout time.Duration
 	// CompileMemory bounds what the compiling process may allocate, in
-	// bytes; 0 is 512 MiB and 32 times the module's size.
+	// bytes; 0 is 1 GiB and 64 times the module's size (a Go guest of 5.5 MB
+	// peaks at about 100 MB).
 	CompileMemory int64
 	// Executable is the binary that compiles, re-run in a hidden mode that
 	// CompileMain serves (worker.Main does); "" is this executable.
@@ -201,11 +203,11 @@ func compileInChild(ctx context.Context, path string, bin []byte, cfg PrepareCon
 	mb := float64(len(bin)) / 1e6
 	timeout := cfg.CompileTimeout
 	if timeout <= 0 {
-		timeout = 10*time.Second + time.Duration(2*mb*float64(time.Second))
+		timeout = budgetFactor * (30*time.Second + time.Duration(5*mb*float64(time.Second)))
 	}
 	budget := cfg.CompileMemory
 	if budget <= 0 {
-		budget = 512<<20 + 32*int64(len(bin))
+		budget = budgetFactor * (1<<30 + 64*int64(len(bin)))
 	}
 	exe := cfg.Executable
 	if exe == "" {
