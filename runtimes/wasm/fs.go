@@ -91,9 +91,9 @@ type rootFS struct {
 	readOnly bool
 }
 
-// name maps wazero's path (relative to the mount, "" or "/" for its top)
+// rootPath maps wazero's path (relative to the mount, "" or "/" for its top)
 // to os.Root's.
-func name(p string) string {
+func rootPath(p string) string {
 	switch p {
 	case "", "/":
 		return "."
@@ -124,7 +124,7 @@ func (r *rootFS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode
 		}
 		return nil, experimentalsys.EROFS
 	}
-	n := name(p)
+	n := rootPath(p)
 	if flag&experimentalsys.O_NOFOLLOW != 0 {
 		// os.Root follows a last link itself (within the root): honour
 		// the guest's "do not follow" first.
@@ -176,7 +176,7 @@ func osFlag(flag experimentalsys.Oflag) int {
 }
 
 func (r *rootFS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) {
-	fi, err := r.root.Lstat(name(p))
+	fi, err := r.root.Lstat(rootPath(p))
 	if err != nil {
 		return sys.Stat_t{}, toErrno(err)
 	}
@@ -184,7 +184,7 @@ func (r *rootFS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) {
 }
 
 func (r *rootFS) Stat(p string) (sys.Stat_t, experimentalsys.Errno) {
-	fi, err := r.root.Stat(name(p))
+	fi, err := r.root.Stat(rootPath(p))
 	if err != nil {
 		return sys.Stat_t{}, toErrno(err)
 	}
@@ -200,22 +200,22 @@ func (r *rootFS) change(op func() error) experimentalsys.Errno {
 }
 
 func (r *rootFS) Mkdir(p string, perm fs.FileMode) experimentalsys.Errno {
-	return r.change(func() error { return r.root.Mkdir(name(p), perm) })
+	return r.change(func() error { return r.root.Mkdir(rootPath(p), perm) })
 }
 
 func (r *rootFS) Chmod(p string, perm fs.FileMode) experimentalsys.Errno {
-	return r.change(func() error { return r.root.Chmod(name(p), perm) })
+	return r.change(func() error { return r.root.Chmod(rootPath(p), perm) })
 }
 
 func (r *rootFS) Rename(from, to string) experimentalsys.Errno {
-	return r.change(func() error { return r.root.Rename(name(from), name(to)) })
+	return r.change(func() error { return r.root.Rename(rootPath(from), rootPath(to)) })
 }
 
 // remove removes a directory (dir) or anything else, as rmdir and unlink
 // do: each refuses the other kind.
 func (r *rootFS) remove(p string, dir bool) experimentalsys.Errno {
 	return r.change(func() error {
-		fi, err := r.root.Lstat(name(p))
+		fi, err := r.root.Lstat(rootPath(p))
 		switch {
 		case err != nil:
 			return err
@@ -224,7 +224,7 @@ func (r *rootFS) remove(p string, dir bool) experimentalsys.Errno {
 		case !dir && fi.IsDir():
 			return syscall.EISDIR
 		}
-		return r.root.Remove(name(p))
+		return r.root.Remove(rootPath(p))
 	})
 }
 
@@ -232,7 +232,7 @@ func (r *rootFS) Rmdir(p string) experimentalsys.Errno  { return r.remove(p, tru
 func (r *rootFS) Unlink(p string) experimentalsys.Errno { return r.remove(p, false) }
 
 func (r *rootFS) Link(oldPath, newPath string) experimentalsys.Errno {
-	return r.change(func() error { return r.root.Link(name(oldPath), name(newPath)) })
+	return r.change(func() error { return r.root.Link(rootPath(oldPath), rootPath(newPath)) })
 }
 
 // Symlink makes a link whose target is kept as written; following it
@@ -242,16 +242,16 @@ func (r *rootFS) Symlink(target, link string) experimentalsys.Errno {
 	if path.IsAbs(target) {
 		return experimentalsys.EPERM
 	}
-	return r.change(func() error { return r.root.Symlink(target, name(link)) })
+	return r.change(func() error { return r.root.Symlink(target, rootPath(link)) })
 }
 
 func (r *rootFS) Readlink(p string) (string, experimentalsys.Errno) {
-	target, err := r.root.Readlink(name(p))
+	target, err := r.root.Readlink(rootPath(p))
 	return target, toErrno(err)
 }
 
 func (r *rootFS) Utimens(p string, atim, mtim int64) experimentalsys.Errno {
-	return r.change(func() error { return r.root.Chtimes(name(p), utime(atim), utime(mtim)) })
+	return r.change(func() error { return r.root.Chtimes(rootPath(p), utime(atim), utime(mtim)) })
 }
 
 // utime maps a WASI time stamp to os.Chtimes's: the zero time leaves it.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	isowasm "github.com/isowasm/isowasm/hostabi/guest/go"
 )
@@ -152,7 +153,16 @@ func fsAttempts() isowasm.Object {
 	try("readRO", read("/ro/inside.txt"))
 
 	// The ways out. Each "ok" below is an escape.
-	try("dotdot", read("/jail/../secret.txt"))
+	try("dotdot", read("/jail/../secret.txt")) // Go cleans this one itself
+	try("rawDotdot", func() error {
+		// The host sees ".." only from a raw openat on the grant's
+		// descriptor (the first preopen, after stdio: 3).
+		fd, err := syscall.Openat(3, "sub/../../secret.txt", syscall.O_RDONLY, 0)
+		if err == nil {
+			syscall.Close(fd)
+		}
+		return err
+	})
 	try("absLink", read("/jail/abs"))
 	try("relLink", read("/jail/rel"))
 	try("writeThroughRelLink", write("/jail/rel"))
