@@ -24,6 +24,7 @@ const (
 	defaultHeartbeatInterval = time.Second
 	defaultHeartbeatTimeout  = 5 * time.Second
 	defaultMaxQueued         = 10000
+	defaultMaxQueuedMiB      = 8
 	defaultMaxFrameMiB       = 64
 )
 
@@ -51,6 +52,7 @@ func defaultSupervision() supervision {
 			HeartbeatInterval: defaultHeartbeatInterval,
 			HeartbeatTimeout:  defaultHeartbeatTimeout,
 			MaxQueued:         defaultMaxQueued,
+			MaxQueuedBytes:    defaultMaxQueuedMiB << 20,
 		},
 	}
 }
@@ -81,6 +83,8 @@ func supervisionFlags() []cli.Flag {
 			Usage: "kill and replace a worker whose resident memory goes over this many MiB (read every heartbeat interval); 0: no limit"},
 		&cli.IntFlag{Name: "max-queued", Category: supCategory, Value: defaultMaxQueued,
 			Usage: "refuse a send to a worker that already has this many messages waiting to be written (it reads too slowly); 0: no limit"},
+		&cli.UintFlag{Name: "max-queued-size", Category: supCategory, Value: defaultMaxQueuedMiB,
+			Usage: "refuse a send to a worker that already has this many MiB of messages waiting to be written (one message of any size may always wait); 0: no limit"},
 		&cli.UintFlag{Name: "max-frame-size", Category: supCategory, Value: defaultMaxFrameMiB,
 			Usage: "the largest frame, in MiB, either side accepts; a worker that sends a larger one is killed"},
 	}
@@ -135,6 +139,9 @@ func processLimits(c *cli.Context, onlySet bool) process.Config {
 	}
 	if use("max-queued") {
 		l.MaxQueued = max(c.Int("max-queued"), 0)
+	}
+	if use("max-queued-size") {
+		l.MaxQueuedBytes = int64(c.Uint("max-queued-size")) << 20
 	}
 	if use("max-frame-size") {
 		l.MaxFrameSize = int(c.Uint("max-frame-size")) << 20

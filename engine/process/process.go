@@ -148,7 +148,7 @@ type Config struct {
 // a flood from every worker costs the primary little (4 MiB of payloads
 // per worker, and what they decode to; frame.MaxDecodedOverhead bounds
 // that).
-const DefaultMaxUndelivered = 4 << 20
+const DefaultMaxUndelivered = 1 << 20
 
 const (
 	defaultHelloTimeout = 10 * time.Second

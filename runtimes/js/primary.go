@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dop251/goja"
@@ -74,8 +75,21 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 		}
 		// Node calls a send's callback on the next tick once the write is
 		// queued (cluster.js does); a write that fails later shows up as
-		// the channel's disconnect.
-		c.proc.Send(payload, func(error) {})
+		// the channel's disconnect. A message refused at once, because
+		// too much waits for a worker that does not read, is thrown rather
+		// than lost without a word.
+		var refused atomic.Pointer[error]
+		c.proc.Send(payload, func(err error) {
+			if errors.Is(err, ErrQueueFull) {
+				refused.Store(&err)
+			}
+		})
+		if err := refused.Load(); err != nil {
+			e := r.vm.NewGoError(*err)
+			_ = e.Set("message", "isowasm: "+(*err).Error())
+			_ = e.Set("code", "ERR_ISOWASM_QUEUE_FULL")
+			panic(e)
+		}
 	})
 	set("childDisconnect", func(id int) {
 		if c := r.children[id]; c != nil {
@@ -199,7 +213,12 @@ func (e childEvents) Online() {
 }
 
 func (e childEvents) Message(payload []byte) {
-	e.post(func() {
+	e.r.loop.post(func() {
+		// Run after fork has set c.proc (both on the loop).
+		defer e.c.proc.Delivered(len(payload))
+		if e.r.loop.stopped {
+			return
+		}
 		v, err := cborToValue(e.r.vm, payload)
 		if err != nil {
 			fmt.Fprintf(e.r.cfg.Stderr, "isowasm: dropping a message from worker %d: %v\n", e.c.id, err)
