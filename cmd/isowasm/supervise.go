@@ -124,7 +124,8 @@ func supervisionFromFlags(c *cli.Context) (supervision, error) {
 
 // processLimits are the limits the process layer enforces. For a primary
 // script (onlySet), only the flags given apply: the script's workers keep
-// Node's behaviour unless asked.
+// Node's behaviour unless asked. --max-queued-size is the exception: a
+// worker that stops reading must not make any primary grow without bound.
 func processLimits(c *cli.Context, onlySet bool) process.Config {
 	var l process.Config
 	use := func(name string) bool { return !onlySet || c.IsSet(name) }
@@ -140,7 +141,7 @@ func processLimits(c *cli.Context, onlySet bool) process.Config {
 	if use("max-queued") {
 		l.MaxQueued = max(c.Int("max-queued"), 0)
 	}
-	if use("max-queued-size") {
+	if use("max-queued-size") || onlySet { // the default applies to a primary script too
 		l.MaxQueuedBytes = int64(c.Uint("max-queued-size")) << 20
 	}
 	if use("max-frame-size") {

@@ -60,10 +60,13 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 		r.children[c.id] = c
 		return vm.ToValue(proc.PID())
 	})
-	set("childSend", func(id int, text string) {
+	// childSend returns "" once the message is queued, or why it was
+	// refused at once: too much waits for a worker that does not read
+	// (cluster.js reports it as Node reports a send on a closed channel).
+	set("childSend", func(id int, text string) string {
 		c := r.children[id]
 		if c == nil {
-			return
+			return ""
 		}
 		payload, err := jsonToCBOR(text)
 		if err != nil {
@@ -75,9 +78,7 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 		}
 		// Node calls a send's callback on the next tick once the write is
 		// queued (cluster.js does); a write that fails later shows up as
-		// the channel's disconnect. A message refused at once, because
-		// too much waits for a worker that does not read, is thrown rather
-		// than lost without a word.
+		// the channel's disconnect.
 		var refused atomic.Pointer[error]
 		c.proc.Send(payload, func(err error) {
 			if errors.Is(err, ErrQueueFull) {
@@ -85,11 +86,9 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 			}
 		})
 		if err := refused.Load(); err != nil {
-			e := r.vm.NewGoError(*err)
-			_ = e.Set("message", "isowasm: "+(*err).Error())
-			_ = e.Set("code", "ERR_ISOWASM_QUEUE_FULL")
-			panic(e)
+			return "isowasm: " + (*err).Error()
 		}
+		return ""
 	})
 	set("childDisconnect", func(id int) {
 		if c := r.children[id]; c != nil {
