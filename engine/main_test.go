@@ -50,8 +50,11 @@ func TestMain(m *testing.M) {
 //	deep          says hello, then sends a message nested 10,000 deep
 //
 // A ready-echo worker also obeys {"cmd": "hang"} (its reader blocks for
-// good: no more frames read, no heartbeat answered) and {"cmd": "bloat",
-// "mib": N} (it holds N more MiB of touched memory).
+// good: no more frames read, no heartbeat answered), {"cmd": "bloat",
+// "mib": N} (it holds N more MiB of touched memory), {"cmd": "flood",
+// "size": N} (it sends {type: 'ping', pad: N bytes} as fast as the channel
+// takes them, until it closes; pongs are not echoed) and {"cmd":
+// "amplify", "n": N} (it sends an array of N nulls).
 func fakeWorker(args []string) int {
 	cfg, _, err := host.FromEnv(os.Getenv)
 	if err != nil {
@@ -167,12 +170,23 @@ func (w *echoWorker) Message(payload []byte) {
 		w.send(map[string]any{"argv": os.Args, "extra": os.Getenv("FAKE_EXTRA"), "fd": os.Getenv(hostabi.EnvChannelFD)})
 	case "listen":
 		_ = w.ch.Listening(frame.Listening{Address: "127.0.0.1", Port: 8080, AddressType: 4})
+	case "flood":
+		ping, _ := frame.Marshal(map[string]any{"type": "ping", "pad": strings.Repeat("x", int(m["size"].(int64)))})
+		go func() { // for the life of the process
+			for w.ch.Send(ping) == nil {
+			}
+		}()
+	case "amplify":
+		n := int(m["n"].(int64))
+		_ = w.ch.Send(append(frame.AppendHead(nil, 4, uint64(n)), bytes.Repeat([]byte{0xf6}, n)...))
 	case "print":
 		fmt.Println("out line 1")
 		fmt.Fprintln(os.Stderr, "err line")
 		fmt.Println("out line 2")
 	default:
-		_ = w.ch.Send(payload)
+		if m["type"] != "pong" {
+			_ = w.ch.Send(payload)
+		}
 	}
 }
 

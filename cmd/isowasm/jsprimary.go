@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,8 +67,10 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 	h := process.Handlers{
 		Online: ev.Online,
 		Message: func(payload []byte) error {
-			if err := frame.Valid(payload); err != nil {
-				return fmt.Errorf("%w: message: %v", frame.ErrMalformed, err)
+			// The group's reader has checked it is well-formed; the runtime
+			// decodes it into JavaScript values on its loop.
+			if err := frame.CheckDecodedSize(payload); err != nil {
+				return err
 			}
 			ev.Message(payload)
 			return nil
@@ -157,7 +160,20 @@ type jsWorker struct{ pr *process.Process }
 
 func (w jsWorker) PID() int { return w.pr.PID() }
 
-func (w jsWorker) Send(payload []byte, done func(error)) { w.pr.Send(payload, done) }
+func (w jsWorker) Send(payload []byte, done func(error)) {
+	if done == nil {
+		w.pr.Send(payload, nil)
+		return
+	}
+	w.pr.Send(payload, func(err error) {
+		if errors.Is(err, process.ErrQueueFull) {
+			err = fmt.Errorf("%w %d: it reads too slowly (--max-queued and --max-queued-size set the limits)", js.ErrQueueFull, w.pr.ID())
+		}
+		done(err)
+	})
+}
+
+func (w jsWorker) Delivered(n int) { w.pr.Delivered(n) }
 
 func (w jsWorker) Disconnect() { w.pr.Disconnect() }
 

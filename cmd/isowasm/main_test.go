@@ -482,3 +482,78 @@ if (cluster.isWorker) {
 		t.Errorf("--silent with a primary script: %v\n%s", err, out)
 	}
 }
+
+// TestPrimaryScriptReadsOn: a primary script's loop reports the messages
+// it has handled, so a worker that sends many times the per-worker read
+// cap (process.DefaultMaxUndelivered) gets every message through.
+func TestPrimaryScriptReadsOn(t *testing.T) {
+	primary := writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+const n = 1000, pad = 'x'.repeat(8192); // 8 MiB in all
+if (cluster.isWorker) {
+    for (let i = 0; i < n; i++) process.send({i, pad});
+} else {
+    let got = 0;
+    cluster.fork().on('message', () => {
+        if (++got === n) {
+            console.log('got ' + got);
+            process.exit(0);
+        }
+    });
+}
+`)
+	c := start(t, "run", primary)
+	c.Stdout.Wait(t, "got 1000")
+	if code := c.Wait(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// TestPrimaryScriptQueueBound: a primary script sending 1 MiB messages to a
+// stopped worker has them refused (ERR_ISOWASM_QUEUE_FULL, through the send's
+// callback) once --max-queued-size MiB (by default 8) wait, beyond what the
+// channel's socket buffers took, instead of queuing them all.
+func TestPrimaryScriptQueueBound(t *testing.T) {
+	primary := writeScript(t, "primary.js", `
+import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+    const worker = cluster.fork(), big = 'x'.repeat(1 << 20);
+    worker.on('online', () => {
+        process.kill(worker.process.pid, 'SIGSTOP');
+        let sent = 0;
+        const next = () => {
+            if (sent === 200) {
+                console.log('all 200 taken');
+                process.exit(1);
+            }
+            sent++;
+            worker.send(big, error => {
+                if (error) {
+                    console.log('refused after ' + (sent - 1) + ': ' + error.code);
+                    process.kill(worker.process.pid, 'SIGKILL');
+                    process.exit(0);
+                }
+                next();
+            });
+        };
+        next();
+    });
+}
+`)
+	c := start(t, "run", primary)
+	c.Stdout.Wait(t, "refused")
+	if code := c.Wait(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	out := c.Stdout.String()
+	var n int
+	var code string
+	if _, err := fmt.Sscanf(out[strings.Index(out, "refused after "):], "refused after %d: %s", &n, &code); err != nil || code != "ERR_ISOWASM_QUEUE_FULL" {
+		t.Fatalf("%q: %v", out, err)
+	}
+	// The socket buffers take some (4 MiB each way, doubled by Linux), the
+	// queue 8 MiB.
+	if n > 8+16+1 {
+		t.Errorf("%d messages of 1 MiB taken for a stopped worker, want at most 25", n)
+	}
+}

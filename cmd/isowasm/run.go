@@ -255,6 +255,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 	if err != nil {
 		return err
 	}
+	engine.LimitPrimaryMemory(os.Getenv) // it runs no user code
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(opts.stderr, "isowasm: "+format+"\n", args...)
 	}
@@ -277,6 +278,7 @@ func runCluster(ctx context.Context, opts runOptions) error {
 		HeartbeatTimeout:  sup.limits.HeartbeatTimeout,
 		MaxRSS:            sup.limits.MaxRSS,
 		MaxQueued:         sup.limits.MaxQueued,
+		MaxQueuedBytes:    sup.limits.MaxQueuedBytes,
 		MaxFrameSize:      sup.limits.MaxFrameSize,
 	}
 	p, err := engine.New(cfg)

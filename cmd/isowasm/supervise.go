@@ -25,6 +25,7 @@ const (
 	defaultHeartbeatInterval = time.Second
 	defaultHeartbeatTimeout  = 5 * time.Second
 	defaultMaxQueued         = 10000
+	defaultMaxQueuedMiB      = 8
 	defaultMaxFrameMiB       = 64
 )
 
@@ -53,6 +54,7 @@ func defaultSupervision() supervision {
 			HeartbeatInterval: defaultHeartbeatInterval,
 			HeartbeatTimeout:  defaultHeartbeatTimeout,
 			MaxQueued:         defaultMaxQueued,
+			MaxQueuedBytes:    defaultMaxQueuedMiB << 20,
 		},
 	}
 }
@@ -85,6 +87,8 @@ func supervisionFlags() []cli.Flag {
 			Usage: "kill and replace a worker whose resident memory goes over this many MiB (read every heartbeat interval); 0: no limit"},
 		&cli.IntFlag{Name: "max-queued", Category: supCategory, Value: defaultMaxQueued,
 			Usage: "refuse a send to a worker that already has this many messages waiting to be written (it reads too slowly); 0: no limit"},
+		&cli.UintFlag{Name: "max-queued-size", Category: supCategory, Value: defaultMaxQueuedMiB,
+			Usage: "refuse a send to a worker that already has this many MiB of messages waiting to be written (one message of any size may always wait); 0: no limit"},
 		&cli.UintFlag{Name: "max-frame-size", Category: supCategory, Value: defaultMaxFrameMiB,
 			Usage: "the largest frame, in MiB, either side accepts; a worker that sends a larger one is killed"},
 	}
@@ -125,7 +129,8 @@ func supervisionFromFlags(c *cli.Context) (supervision, error) {
 
 // processLimits are the limits the process layer enforces. For a primary
 // script (onlySet), only the flags given apply: the script's workers keep
-// Node's behaviour unless asked.
+// Node's behaviour unless asked. --max-queued-size is the exception: a
+// worker that stops reading must not make any primary grow without bound.
 func processLimits(c *cli.Context, onlySet bool) process.Config {
 	var l process.Config
 	use := func(name string) bool { return !onlySet || c.IsSet(name) }
@@ -140,6 +145,9 @@ func processLimits(c *cli.Context, onlySet bool) process.Config {
 	}
 	if use("max-queued") {
 		l.MaxQueued = max(c.Int("max-queued"), 0)
+	}
+	if use("max-queued-size") || onlySet { // the default applies to a primary script too
+		l.MaxQueuedBytes = int64(c.Uint("max-queued-size")) << 20
 	}
 	if use("max-frame-size") {
 		l.MaxFrameSize = int(c.Uint("max-frame-size")) << 20

@@ -143,12 +143,12 @@ type Config struct {
 	MaxUndelivered int64
 }
 
-// DefaultMaxUndelivered is Config.MaxUndelivered's default: enough that a
-// primary keeping up with its workers never waits on it, small enough that
-// a flood from every worker costs the primary little (4 MiB of payloads
-// per worker, and what they decode to; frame.MaxDecodedOverhead bounds
-// that).
-const DefaultMaxUndelivered = 4 << 20
+// DefaultMaxUndelivered is Config.MaxUndelivered's default: a thousand
+// messages of 1 KiB, enough that a primary keeping up with its workers
+// does not wait on it; small enough that a flood from every worker costs
+// the primary little (1 MiB of payloads per worker, and what they decode
+// to, which frame.MaxDecodedOverhead bounds).
+const DefaultMaxUndelivered = 1 << 20
 
 const (
 	defaultHelloTimeout = 10 * time.Second

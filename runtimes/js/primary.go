@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dop251/goja"
@@ -59,10 +60,13 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 		r.children[c.id] = c
 		return vm.ToValue(proc.PID())
 	})
-	set("childSend", func(id int, text string) {
+	// childSend returns "" once the message is queued, or why it was
+	// refused at once: too much waits for a worker that does not read
+	// (cluster.js reports it as Node reports a send on a closed channel).
+	set("childSend", func(id int, text string) string {
 		c := r.children[id]
 		if c == nil {
-			return
+			return ""
 		}
 		payload, err := jsonToCBOR(text)
 		if err != nil {
@@ -75,7 +79,16 @@ func (r *runtime) primaryBindings(set func(string, any)) {
 		// Node calls a send's callback on the next tick once the write is
 		// queued (cluster.js does); a write that fails later shows up as
 		// the channel's disconnect.
-		c.proc.Send(payload, func(error) {})
+		var refused atomic.Pointer[error]
+		c.proc.Send(payload, func(err error) {
+			if errors.Is(err, ErrQueueFull) {
+				refused.Store(&err)
+			}
+		})
+		if err := refused.Load(); err != nil {
+			return "isowasm: " + (*err).Error()
+		}
+		return ""
 	})
 	set("childDisconnect", func(id int) {
 		if c := r.children[id]; c != nil {
@@ -218,7 +231,12 @@ func (e childEvents) Online() {
 }
 
 func (e childEvents) Message(payload []byte) {
-	e.post(func() {
+	e.r.loop.post(func() {
+		// Run after fork has set c.proc (both on the loop).
+		defer e.c.proc.Delivered(len(payload))
+		if e.r.loop.stopped {
+			return
+		}
 		v, err := cborToValue(e.r.vm, payload)
 		if err != nil {
 			fmt.Fprintf(e.r.cfg.Stderr, "isowasm: dropping a message from worker %d: %v\n", e.c.id, err)

@@ -1,5 +1,13 @@
 package js
 
+import "errors"
+
+// ErrQueueFull is what a WorkerProcess refuses a message with when too
+// many messages, or bytes of them, already wait to be written to the
+// worker (it reads too slowly, or not at all: the --max-queued and
+// --max-queued-size limits).
+var ErrQueueFull = errors.New("js: too many messages wait to be written to worker")
+
 // Processes is what a primary script's node:cluster forks workers with. The
 // runtime does not start processes itself (runtimes never import the
 // primary): the command that runs a primary script passes an implementation
@@ -34,6 +42,9 @@ type WorkerEvents interface {
 	// Online: the worker said hello with the right cookie.
 	Online()
 	// Message: a message from the worker, as CBOR (the callee owns it).
+	// Once it has handled or dropped it, the callee reports it through
+	// WorkerProcess.Delivered: the worker's channel is not read far ahead
+	// of what the primary has handled.
 	Message(payload []byte)
 	// Listening: a server in the worker listens (address "" for any).
 	Listening(address string, port int, addressType int)
@@ -61,8 +72,12 @@ type WorkerProcess interface {
 	PID() int
 	// Send writes one message (CBOR). done is called once, from any
 	// goroutine, with nil when the frame is written, or an error (the
-	// channel is closed; the message is over the frame size limit).
+	// channel is closed; the message is over the frame size limit). A
+	// message refused with ErrQueueFull is refused before Send returns.
 	Send(payload []byte, done func(error))
+	// Delivered reports that messages of n bytes in all (the len(payload)
+	// of each) that WorkerEvents.Message gave are handled or dropped.
+	Delivered(n int)
 	// Disconnect asks the worker to close its servers and then its channel
 	// (Node's worker.disconnect()); Disconnect follows when it has.
 	Disconnect()

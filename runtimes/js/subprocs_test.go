@@ -236,6 +236,8 @@ func (p *subproc) Send(payload []byte, done func(error)) {
 	}
 }
 
+func (p *subproc) Delivered(int) {} // reads as fast as it can
+
 func (p *subproc) Disconnect() {
 	p.push(func(w *frame.Writer) error { return w.Write(frame.Frame{Type: frame.TypeDisconnect}) })
 }

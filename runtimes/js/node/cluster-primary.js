@@ -395,7 +395,21 @@ class ChildProcess extends EventEmitter {
             text = process._serialize(message);
 
         if (!internal) {
-            native.childSend(this._id, text);
+            const refused = native.childSend(this._id, text);
+
+            if (refused) { // too much waits for this worker: reported as Node reports a send on a closed channel
+                const error = Object.assign(new Error(refused), {
+                    code: 'ERR_ISOWASM_QUEUE_FULL'
+                });
+
+                if (typeof callback === 'function') {
+                    process.nextTick(callback, error);
+                } else {
+                    process.nextTick(() => this.emit('error', error));
+                }
+
+                return false;
+            }
         }
 
         if (typeof callback === 'function') {
