@@ -235,10 +235,10 @@ func write(t *testing.T, path, text string) {
 // original.
 func TestLiveReference(t *testing.T) {
 	dir := fakeSuite(t, "x-same", "x-drift", "x-silent")
-	// The fake isowasm prints the scenario's result line (what primary.js
-	// says); the fake node prints canned lines.
+	// The fake isowasm prints the scenario's result line (what primary.js,
+	// its last argument, says); the fake node prints canned lines.
 	bin := filepath.Join(t.TempDir(), "isowasm")
-	write(t, bin, "#!/bin/sh\nsed -n \"s/^console.log('\\(.*\\)');$/\\1/p\" \"$2\"\n")
+	write(t, bin, "#!/bin/sh\nfor a; do script=$a; done\nsed -n \"s/^console.log('\\(.*\\)');$/\\1/p\" \"$script\"\n")
 	node := filepath.Join(t.TempDir(), "node")
 	write(t, node, `#!/bin/sh
 case "$PWD" in
