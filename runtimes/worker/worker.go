@@ -7,6 +7,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,7 +111,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		})
 	case "wasm":
 		var opts wasmOptions
-		if opts, err = wasmOptionsFromEnv(getenv); err == nil {
+		if refused := getenv(EnvRefused); refused != "" {
+			code, err = 1, errors.New(refused)
+		} else if opts, err = wasmOptionsFromEnv(getenv); err == nil {
 			code, err = wasm.Run(ctx, wasm.Config{
 				Module:           script,
 				Args:             args[2:],
@@ -172,6 +175,10 @@ const (
 	EnvAllowDirs = "ISOWASM_ALLOW_DIRS"
 	// EnvMemoryPages caps a Wasm worker's linear memory, in 64 KiB pages.
 	EnvMemoryPages = "ISOWASM_MEMORY_PAGES"
+	// EnvRefused is why the primary refused the worker's module (one
+	// line): the worker reports it and exits 1 without compiling, as a JS
+	// worker whose script cannot load exits.
+	EnvRefused = "ISOWASM_WASM_REFUSED"
 )
 
 type wasmOptions struct {
