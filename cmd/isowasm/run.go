@@ -53,7 +53,7 @@ func runCommand() *cli.Command {
 			},
 			&cli.UintFlag{
 				Name:        "max-memory",
-				Usage:       "compiled workers: cap each guest's linear memory at this many MiB",
+				Usage:       "compiled workers: cap each guest's linear memory at this many MiB (a module that declares more initial memory is refused before forking)",
 				DefaultText: "the module's own maximum",
 			},
 			&cli.BoolFlag{
