@@ -101,7 +101,7 @@ func prepareModule(ctx context.Context, path string, memoryPages uint32, progres
 	var ml *wasm.MemoryLimitError
 	if errors.As(err, &ml) {
 		need := (ml.MinPages + 15) / 16
-		return p, fmt.Errorf("run: %s declares %d MiB of initial linear memory, more than --max-memory %d allows: give --max-memory %d or more, or leave it out",
+		return p, fmt.Errorf("%s declares %d MiB of initial linear memory, more than --max-memory %d allows: give --max-memory %d or more, or leave it out",
 			path, need, ml.LimitPages/16, need)
 	}
 	return p, err

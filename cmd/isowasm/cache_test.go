@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +108,7 @@ func TestModulesRefusedBeforeForking(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "-w", "2", locals}, "isowasm: wasm: " + locals + ": 4294967295 locals in function 0, over the limit of 50000\n"},
-		{[]string{"run", "-w", "2", "--max-memory", "2", big}, "isowasm: run: " + big + " declares 3 MiB of initial linear memory, more than --max-memory 2 allows: give --max-memory 3 or more, or leave it out\n"},
+		{[]string{"run", "-w", "2", "--max-memory", "2", big}, "isowasm: " + big + " declares 3 MiB of initial linear memory, more than --max-memory 2 allows: give --max-memory 3 or more, or leave it out\n"},
 	}
 	for _, tt := range tests {
 		_, stderr, code := runIsowasm(t, t.TempDir(), tt.args...)
@@ -115,6 +116,30 @@ func TestModulesRefusedBeforeForking(t *testing.T) {
 			t.Errorf("%v: exit code %d, stderr:\n%s\nwant 1 and:\n%s", tt.args, code, stderr, tt.want)
 		}
 	}
+	// A primary script's workers of a refused module come online and exit
+	// 1 saying why, as workers whose script cannot load, without
+	// compiling it again each.
+	app := writeScript(t, "app.js", `
+import cluster from 'node:cluster';
+cluster.setupPrimary({exec: process.argv[2]});
+cluster.on('online', w => console.log('online ' + w.id));
+cluster.on('exit', (w, code) => console.log('exit ' + w.id + ' ' + code));
+cluster.fork();
+cluster.fork();
+`)
+	stdout, stderr, code := runIsowasm(t, t.TempDir(), "run", app, locals)
+	for id := 1; id <= 2; id++ {
+		if !strings.Contains(stdout, fmt.Sprintf("online %d\n", id)) || !strings.Contains(stdout, fmt.Sprintf("exit %d 1\n", id)) {
+			t.Errorf("worker %d did not come online and exit 1; stdout:\n%s", id, stdout)
+		}
+		if want := fmt.Sprintf("isowasm: worker %d: wasm: %s: 4294967295 locals in function 0, over the limit of 50000\n", id, locals); !strings.Contains(stderr, want) {
+			t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+		}
+	}
+	if code != 0 || strings.Count(stderr, "compiling locals.wasm") > 1 {
+		t.Errorf("exit code %d; stderr:\n%s", code, stderr)
+	}
+
 	// Within the limit, it runs.
 	c := startIsowasm(t, t.TempDir(), "run", "-w", "1", "--max-memory", "3", big)
 	c.Stderr.Wait(t, "1 of 1 workers ready")

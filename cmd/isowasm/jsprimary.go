@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -101,11 +102,14 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 		if !filepath.IsAbs(path) && spec.Cwd != "" {
 			path = filepath.Join(spec.Cwd, path)
 		}
+		env = slices.Clip(env)
 		if err := j.modules.prepare(path); err != nil {
-			return nil, err
+			// The worker still starts, comes online and exits 1 saying why
+			// (as a JS worker whose script cannot load), without compiling.
+			env = append(env, worker.EnvRefused+"="+strings.ReplaceAll(err.Error(), "\n", " "))
 		}
 		if j.modules.memoryPages > 0 {
-			env = append(slices.Clip(env), fmt.Sprintf("%s=%d", worker.EnvMemoryPages, j.modules.memoryPages))
+			env = append(env, fmt.Sprintf("%s=%d", worker.EnvMemoryPages, j.modules.memoryPages))
 		}
 	}
 	pr, err := j.g.Start(process.Spec{
@@ -123,7 +127,8 @@ func (j *jsProcesses) Start(spec js.WorkerSpec, ev js.WorkerEvents) (js.WorkerPr
 
 // moduleOnce prepares each module a primary script forks compiled
 // workers of once, before the first fork, as the default primary does; a
-// module rebuilt since (another size or time) is prepared again.
+// module rebuilt since (another size or time) is prepared again. A refusal
+// is remembered too, so that replacements do not compile it again.
 type moduleOnce struct {
 	memoryPages uint32    // --max-memory, in pages
 	progress    io.Writer // the progress line of a long compile

@@ -61,7 +61,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"primary with CBOR frames.\n\n" +
 			"   isowasm run app.js                   app.js is the primary (ClusterPrimary), forking its workers\n" +
 			"   isowasm run --workers 4 worker.js    the default primary with 4 workers\n" +
-			"   isowasm conformance                  the conformance suite, JS and Wasm workers",
+			"   isowasm conformance                  the conformance suite, JS and Wasm workers\n" +
+			"   isowasm cache info                   the cache of compiled WebAssembly modules (clean empties it)",
 		Version:      version(),
 		Writer:       stdout,
 		ErrWriter:    stderr,

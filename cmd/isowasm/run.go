@@ -62,7 +62,7 @@ func runCommand() *cli.Command {
 			&cli.UintFlag{
 				Name:  "max-memory",
 				Value: defaultMaxMemoryMiB,
-				Usage: "compiled workers: cap each guest's linear memory at this many MiB (its allocations past it fail); 0: the module's own maximum, up to 4096",
+				Usage: "compiled workers: cap each guest's linear memory at this many MiB (its allocations past it fail; a module that declares more initial memory is refused before forking); 0: the module's own maximum, up to 4096",
 			},
 			&cli.UintFlag{
 				Name:  "max-heap",

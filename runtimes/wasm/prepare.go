@@ -75,39 +75,46 @@ const progressAfter = 500 * time.Millisecond
 
 // Prepare checks a module before any worker runs it and leaves its
 // compiled code in the cache, so that workers load it instead of each
-// compiling it. Untrusted bytes cannot take the calling process down: the
-// module is checked against browsers' limits first, then compiled in a
-// child process (this binary, re-run) under a time and memory budget. A
+// compiling it. Untrusted bytes cannot take the calling process down: a
+// child process (this binary, re-run) reads the module, checks it against
+// browsers' limits, then compiles it under a time and memory budget. A
 // refused module is a *ModuleError, one line naming the module and the
 // limit, missing export, unknown import, wrong ABI version or corruption.
 func Prepare(ctx context.Context, path string, cfg PrepareConfig) (Prepared, error) {
 	start := time.Now()
-	bin, err := readModule(path)
+	// The module's bytes are read in the child only: the primary holds
+	// none of them, however large.
+	st, err := os.Stat(path)
 	if err != nil {
-		return Prepared{}, err
+		return Prepared{}, &ModuleError{Path: path, Problem: "cannot read the module: " + errText(err), Err: err}
 	}
-	p := Prepared{Size: int64(len(bin))}
-	if _, err := checkModule(path, bin, cfg.MemoryLimitPages); err != nil {
+	p := Prepared{Size: st.Size()}
+	if err := checkSize(path, st.Size()); err != nil {
 		return p, err
 	}
 	var done func(ok bool, p Prepared)
 	if cfg.Progress != nil {
 		done = progress(cfg.Progress, path, p.Size, start)
 	}
+	req := compileRequest{Path: path, CacheDir: cfg.CacheDir, CacheMax: cfg.CacheMax, MemoryLimitPages: cfg.MemoryLimitPages}
 	var res compileResult
 	if os.Getenv(envCompile) != "" {
 		// Already the compiling child (a binary whose main does not serve
 		// CompileMain would otherwise re-run itself for ever).
-		res = compileHere(ctx, compileRequest{Path: path, CacheDir: cfg.CacheDir, CacheMax: cfg.CacheMax, MemoryLimitPages: cfg.MemoryLimitPages})
+		res = compileHere(ctx, req)
 	} else {
-		res = compileInChild(ctx, path, bin, cfg)
+		res = compileInChild(ctx, req, p.Size, cfg)
 	}
 	p.Compiled, p.Cached, p.Took = res.Compiled, res.Cached, time.Since(start)
 	if done != nil {
 		done(res.Problem == "", p)
 	}
 	if res.Problem != "" {
-		return p, &ModuleError{Path: path, Problem: res.Problem}
+		me := &ModuleError{Path: path, Problem: res.Problem}
+		if res.MinPages > 0 {
+			me.Err = &MemoryLimitError{MinPages: res.MinPages, LimitPages: res.LimitPages}
+		}
+		return p, me
 	}
 	return p, nil
 }
@@ -157,15 +164,24 @@ func readModule(path string) ([]byte, error) {
 		return nil, &ModuleError{Path: path, Problem: "cannot read the module: " + errText(err), Err: err}
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxModuleSize {
-		le := &LimitError{What: "bytes of module", Value: uint64(st.Size()), Limit: maxModuleSize}
-		return nil, &ModuleError{Path: path, Problem: le.Error(), Err: le}
+	if st, err := f.Stat(); err == nil {
+		if err := checkSize(path, st.Size()); err != nil {
+			return nil, err
+		}
 	}
 	bin, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
 	if err != nil {
 		return nil, &ModuleError{Path: path, Problem: "cannot read the module: " + errText(err), Err: err}
 	}
 	return bin, nil
+}
+
+func checkSize(path string, size int64) error {
+	if size > maxModuleSize {
+		le := &LimitError{What: "bytes of module", Value: uint64(size), Limit: maxModuleSize}
+		return &ModuleError{Path: path, Problem: le.Error(), Err: le}
+	}
+	return nil
 }
 
 // checkModule refuses a module over browsers' limits, or whose initial
@@ -197,17 +213,20 @@ type compileResult struct {
 	Problem  string `json:"problem,omitempty"` // the ModuleError's, "" when accepted
 	Compiled bool   `json:"compiled"`
 	Cached   bool   `json:"cached"`
+	// A MemoryLimitError's figures, when that is the problem.
+	MinPages   uint64 `json:"minPages,omitempty"`
+	LimitPages uint64 `json:"limitPages,omitempty"`
 }
 
-func compileInChild(ctx context.Context, path string, bin []byte, cfg PrepareConfig) compileResult {
-	mb := float64(len(bin)) / 1e6
+func compileInChild(ctx context.Context, req compileRequest, size int64, cfg PrepareConfig) compileResult {
+	mb := float64(size) / 1e6
 	timeout := cfg.CompileTimeout
 	if timeout <= 0 {
 		timeout = budgetFactor * (30*time.Second + time.Duration(5*mb*float64(time.Second)))
 	}
 	budget := cfg.CompileMemory
 	if budget <= 0 {
-		budget = budgetFactor * (1<<30 + 64*int64(len(bin)))
+		budget = budgetFactor * (1<<30 + 64*size)
 	}
 	exe := cfg.Executable
 	if exe == "" {
@@ -216,15 +235,15 @@ func compileInChild(ctx context.Context, path string, bin []byte, cfg PrepareCon
 			return compileResult{Problem: "cannot compile: this program's executable is not found: " + err.Error()}
 		}
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
+	if abs, err := filepath.Abs(req.Path); err == nil {
+		req.Path = abs // the child reports problems without the path
 	}
-	req, _ := json.Marshal(compileRequest{Path: abs, CacheDir: cfg.CacheDir, CacheMax: cfg.CacheMax, MemoryLimitPages: cfg.MemoryLimitPages, MemoryBudget: budget})
+	req.MemoryBudget = budget
+	reqText, _ := json.Marshal(req)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, exe)
-	cmd.Env = append(os.Environ(), envCompile+"="+string(req))
+	cmd.Env = append(os.Environ(), envCompile+"="+string(reqText))
 	var stdout, stderr limitedBuffer
 	stdout.max, stderr.max = 64<<10, 64<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -323,10 +342,15 @@ func compileHere(ctx context.Context, req compileRequest) compileResult {
 	bin, cm, err := e.compileFile(ctx, req.Path)
 	if err != nil {
 		var me *ModuleError
-		if errors.As(err, &me) {
-			return compileResult{Problem: me.Problem}
+		if !errors.As(err, &me) {
+			return compileResult{Problem: err.Error()}
 		}
-		return compileResult{Problem: err.Error()}
+		res := compileResult{Problem: me.Problem}
+		var ml *MemoryLimitError
+		if errors.As(err, &ml) {
+			res.MinPages, res.LimitPages = ml.MinPages, ml.LimitPages
+		}
+		return res
 	}
 	cm.Close(ctx)
 	if dir == "" {

@@ -8,6 +8,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,6 +121,10 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			Channel: ch,
 		})
 	case "wasm":
+		if refused := getenv(EnvRefused); refused != "" {
+			code, err = 1, errors.New(refused)
+			break
+		}
 		var wc wasm.Config
 		wc, err = opts.wasmConfig(wasm.Config{
 			Module:  script,
@@ -194,6 +199,10 @@ const (
 	// EnvMaxHeap caps a worker process's Go heap (a JavaScript worker's
 	// objects), in bytes.
 	EnvMaxHeap = "ISOWASM_MAX_HEAP"
+	// EnvRefused is why the primary refused the worker's module (one
+	// line): the worker reports it and exits 1 without compiling, as a JS
+	// worker whose script cannot load exits.
+	EnvRefused = "ISOWASM_WASM_REFUSED"
 )
 
 // Options are what a primary grants its workers and the limits they run
