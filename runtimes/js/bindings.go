@@ -59,6 +59,26 @@ func (r *runtime) bindings() *goja.Object {
 		}
 		return goja.Undefined()
 	})
+	// tryGuard(body) runs the body of a try statement with a catch clause
+	// (v8errors.go tryGuardOpen): where goja gives up on a recursion too
+	// deep, the error is V8's RangeError from here on, which that catch
+	// clause catches. Its frame's name lets stack texts drop it.
+	guard := vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		body, ok := goja.AssertFunction(call.Argument(0))
+		if !ok {
+			panic(vm.NewTypeError("isowasm: tryGuard needs a function"))
+		}
+		if _, err := body(goja.Undefined()); err != nil {
+			var so *goja.StackOverflowError
+			if errors.As(err, &so) {
+				panic(r.stackOverflow(so))
+			}
+			panic(err)
+		}
+		return goja.Undefined()
+	}).ToObject(vm)
+	_ = guard.DefineDataProperty("name", vm.ToValue(tryGuardName), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	set("tryGuard", guard)
 	set("tickQueued", func(goja.FunctionCall) goja.Value { r.ticks = true; return goja.Undefined() })
 	set("loadModule", func(spec string, require goja.Value) goja.Value { return r.loadModule(spec, require) })
 	set("v8Error", func(v goja.Value) { r.v8Error(v) })

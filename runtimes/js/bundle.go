@@ -383,7 +383,8 @@ func build(abs string) (*bundle, error) {
 	if len(res.OutputFiles) != 1 {
 		return nil, fmt.Errorf("js: bundling %s: %d outputs", abs, len(res.OutputFiles))
 	}
-	b := &bundle{Code: slimSourceMap(instrumentCatches(wrap(string(res.OutputFiles[0].Contents)))), ESM: entryIsESM(res.Metafile, abs), Primary: primary}
+	code := wrap(string(res.OutputFiles[0].Contents))
+	b := &bundle{Code: slimSourceMap(instrumentCatches(code, userModules(code))), ESM: entryIsESM(res.Metafile, abs), Primary: primary}
 	for p, h := range inputs {
 		b.Inputs = append(b.Inputs, input{Path: p, Hash: h})
 	}

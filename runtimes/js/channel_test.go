@@ -519,3 +519,34 @@ process.send('ready');
 		t.Errorf("code %d stdout %q (want %q) stderr %q", r.code, r.stdout, want, r.stderr)
 	}
 }
+
+// A worker whose handler recurses without end inside a try statement
+// catches V8's RangeError and goes on with the next message.
+func TestWorkerCatchesStackOverflow(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"worker.js": `require('node:cluster');
+const depth = n => depth(n + 1) + 1;
+process.on('message', m => {
+    try {
+        depth(0);
+    } catch (error) {
+        process.send({message: m, caught: error.name + ': ' + error.message});
+    }
+});
+process.send('ready');
+`})
+	p, done := startWorker(t, dir, "worker.js")
+	p.message()
+	for _, m := range []string{`"first"`, `"second"`} {
+		p.send(m)
+		if got, want := p.message(), `{"message":`+m+`,"caught":"RangeError: Maximum call stack size exceeded"}`; got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+	if err := p.w.Write(frame.Frame{Type: frame.TypeDisconnect}); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, done); r.code != 0 || r.err != nil {
+		t.Errorf("code %d err %v stderr %s", r.code, r.err, r.stderr)
+	}
+}

@@ -60,7 +60,7 @@ func lazyProgram(spec string) (*goja.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	code := instrumentCatches("(function (exports, require, module, __isowasm) {" + string(src) + "\n})")
+	code := instrumentCatches("(function (exports, require, module, __isowasm) {"+string(src)+"\n})", func(int) bool { return false })
 	prg, err := goja.Compile(namespace+":"+spec, code, true)
 	if err != nil {
 		return nil, fmt.Errorf("js: compiling built-in %s: %w", spec, err)

@@ -213,7 +213,8 @@ func TestExit(t *testing.T) {
 		// gigabytes of frames); recursion as deep as Node allows runs.
 		{"stack overflow", "main.js", "process.on('exit', c => console.log('exit', c));\nfunction f (n) { return f(n + 1) + 1; }\nf(0);", 1, "exit 1\n", []string{"RangeError: Maximum call stack size exceeded\n    at f ("}},
 		{"stack overflow to a handler", "main.js", "process.on('uncaughtException', e => console.log(e instanceof RangeError, e.message));\nfunction f (n) { return f(n + 1) + 1; }\nsetTimeout(f, 1, 0);\nsetTimeout(() => console.log('still running'), 30);", 0, "true Maximum call stack size exceeded\nstill running\n", nil},
-		{"deep recursion", "main.js", "const d = n => n === 0 ? 0 : 1 + d(n - 1);\nconst m = n => n === 0 ? [0] : [n].map(x => m(x - 1)[0] + 1);\nconsole.log(d(10000), m(2500)[0]);", 0, "10000 2500\n", nil},
+		{"stack overflow caught", "main.js", "function f (n) { return f(n + 1) + 1; }\nlet caught;\ntry {\n  f(0);\n} catch (e) {\n  caught = e;\n}\nconsole.log(caught instanceof RangeError, caught.message);\ntry { f(0); } catch (e) { console.log('again', e.name); }", 0, "true Maximum call stack size exceeded\nagain RangeError\n", nil},
+		{"deep recursion", "main.js", "const d = n => n === 0 ? 0 : 1 + d(n - 1);\nconst m = n => n === 0 ? [0] : [n].map(x => m(x - 1)[0] + 1);\nconsole.log(d(9000), m(2500)[0]);", 0, "9000 2500\n", nil},
 		// A throwing 'uncaughtException' listener: its error, code 7.
 		{"handler throws", "main.js", "process.on('exit', c => console.log('exit', c));\nprocess.on('uncaughtException', () => { throw new Error('handler'); });\nthrow new Error('first');", 7, "", []string{"Error: handler"}},
 	}

@@ -371,11 +371,13 @@ func (r *runtime) report(v goja.Value, ex *goja.Exception) {
 
 // maxCallDepth bounds goja's call stack (JavaScript and native frames):
 // deeper recursion is V8's RangeError instead of gigabytes of frames.
-// Node's default stack holds about 11,000 frames of a small function, and
-// goja counts a native callback's frame too (a recursion through
-// Array.prototype.map takes three per level): this lets what runs under
-// Node run here, in a few megabytes.
-const maxCallDepth = 16384
+// Node's default stack holds about 11,000 frames of a small function
+// (fewer of a real one); goja counts a native callback's frame too (a
+// recursion through Array.prototype.map takes two or three per level).
+// Deeper would cost time where it hurts: goja unwinds a recursion through
+// native callbacks in time quadratic in its depth (a panic re-raised at
+// each nested call), about 10 s at this depth.
+const maxCallDepth = 10000
 
 // stackOverflowMessage is V8's.
 const stackOverflowMessage = "Maximum call stack size exceeded"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
 )
 
@@ -75,26 +76,63 @@ func (r *runtime) v8Error(v goja.Value) {
 // catchHook is the call the bundle makes at the top of each catch clause.
 const catchHook = "__isowasm.v8Error("
 
+// tryGuard opens the call the bundle runs the body of a try statement
+// through when the statement has a catch clause (bindings.go "tryGuard"):
+// goja's stack-depth error unwinds every JavaScript frame up to the
+// nearest Go call, so only a Go call inside the try block lets its catch
+// clause catch V8's RangeError. The body runs as an arrow function, which
+// keeps this, arguments and the block's scope.
+const (
+	tryGuardOpen  = "__isowasm.tryGuard(() => {"
+	tryGuardClose = "});"
+	// tryGuardName names tryGuard's frame in stacks (node/inspect.js
+	// cleanStack folds it and the arrow's frame back into one).
+	tryGuardName = "isowasm:tryGuard"
+)
+
 // instrumentCatches inserts a catchHook call at the top of every catch
-// clause of code that binds its exception to a plain name. The insertion
-// stays on the brace's line, so the source map's lines hold. Code goja
-// cannot parse is returned as it is (compile reports the problem).
-func instrumentCatches(code string) string {
+// clause of code that binds its exception to a plain name, and runs the
+// body of each try statement with a catch clause that guard accepts (by
+// offset) through tryGuard when the body can run as a function (no
+// return, break, continue, await, yield or var of its own). The
+// insertions stay on the braces' lines, so the source map's lines hold.
+// Code goja cannot parse is returned as it is (compile reports the
+// problem).
+func instrumentCatches(code string, guard func(offset int) bool) string {
 	prg, err := parser.ParseFile(nil, "", code, 0, parser.WithDisableSourceMaps)
 	if err != nil {
 		return code
 	}
 	inserts := map[int]string{}
-	walkAST(reflect.ValueOf(prg), func(c *ast.CatchStatement) {
-		id, ok := c.Parameter.(*ast.Identifier)
-		if !ok || c.Body == nil {
-			return
+	// brace is the offset of the brace at idx (1-based), or -1.
+	brace := func(idx file.Idx, c byte) int {
+		at := int(idx) - 1
+		if at < 0 || at >= len(code) || code[at] != c {
+			return -1
 		}
-		at := int(c.Body.LeftBrace) - 1 // Idx is 1-based
-		if at < 0 || at >= len(code) || code[at] != '{' {
-			return
+		return at
+	}
+	walkAST(reflect.ValueOf(prg), func(n reflect.Value) bool {
+		switch n := n.Interface().(type) {
+		case *ast.CatchStatement:
+			id, ok := n.Parameter.(*ast.Identifier)
+			if !ok || n.Body == nil {
+				break
+			}
+			if at := brace(n.Body.LeftBrace, '{'); at >= 0 {
+				inserts[at+1] += catchHook + string(id.Name) + ");"
+			}
+		case *ast.TryStatement:
+			if n.Catch == nil || n.Body == nil || len(n.Body.List) == 0 || !runsAsFunction(n.Body) {
+				break
+			}
+			open, end := brace(n.Body.LeftBrace, '{'), brace(n.Body.RightBrace, '}')
+			if open >= 0 && end > open && guard(open) {
+				inserts[open+1] += tryGuardOpen
+				inserts[end] = tryGuardClose + inserts[end]
+			}
 		}
-		inserts[at+1] = catchHook + string(id.Name) + ");"
+		return true
 	})
 	if len(inserts) == 0 {
 		return code
@@ -116,24 +154,67 @@ func instrumentCatches(code string) string {
 	return b.String()
 }
 
-var catchType = reflect.TypeOf((*ast.CatchStatement)(nil))
+// userModules is instrumentCatches' guard for an esbuild bundle: the
+// try statements of the user's modules, not those of isowasm's built-ins,
+// which recurse only as deep as the user's code makes them, and whose
+// sends run for every message (a guarded try costs a closure and a Go
+// call, a few microseconds). esbuild starts each module with a "// path"
+// line, "// isowasm:..." for the built-ins.
+func userModules(code string) func(offset int) bool {
+	type module struct {
+		start int
+		user  bool
+	}
+	var modules []module
+	for off := 0; off < len(code); {
+		line := code[off:]
+		if nl := strings.IndexByte(line, '\n'); nl >= 0 {
+			line = line[:nl]
+		}
+		if strings.HasPrefix(line, "// ") {
+			modules = append(modules, module{off, !strings.HasPrefix(line, "// "+namespace+":")})
+		}
+		off += len(line) + 1
+	}
+	return func(offset int) bool {
+		i := sort.Search(len(modules), func(i int) bool { return modules[i].start > offset })
+		return i > 0 && modules[i-1].user
+	}
+}
 
-// walkAST calls visit for every catch clause under v. goja's ast package
-// has no walker; its nodes are plain structs, slices and interfaces.
-func walkAST(v reflect.Value, visit func(*ast.CatchStatement)) {
+// runsAsFunction reports whether block means the same as the body of an
+// arrow function: nothing in it (outside the functions it defines) leaves
+// or suspends the enclosing function or declares a var of it.
+func runsAsFunction(block *ast.BlockStatement) bool {
+	ok := true
+	walkAST(reflect.ValueOf(block), func(n reflect.Value) bool {
+		switch n.Interface().(type) {
+		case *ast.FunctionLiteral, *ast.ArrowFunctionLiteral:
+			return false
+		case *ast.ReturnStatement, *ast.BranchStatement, *ast.AwaitExpression, *ast.YieldExpression,
+			*ast.VariableStatement, *ast.ForLoopInitializerVarDeclList, *ast.ForIntoVar:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}
+
+// walkAST calls visit for every node (a pointer to one of goja's ast
+// structs) under v, and for what is under a node when visit returns true.
+// goja's ast package has no walker; its nodes are plain structs, slices
+// and interfaces.
+func walkAST(v reflect.Value, visit func(reflect.Value) bool) {
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
 			walkAST(v.Elem(), visit)
 		}
 	case reflect.Pointer:
-		if v.IsNil() {
+		if v.IsNil() || v.Elem().Kind() != reflect.Struct || v.Elem().Type().PkgPath() != astPkg {
 			return
 		}
-		if v.Type() == catchType {
-			visit(v.Interface().(*ast.CatchStatement))
-		}
-		if v.Elem().Kind() == reflect.Struct && v.Elem().Type().PkgPath() == astPkg {
+		if visit(v) {
 			walkAST(v.Elem(), visit)
 		}
 	case reflect.Struct:

@@ -112,8 +112,34 @@ function formatPrimitive (ctx, value) {
     return String(value);
 }
 
+// A try statement's body runs as an arrow function called by the host's
+// isowasm:tryGuard (runtimes/js/v8errors.go): in V8 the arrow's frame, the
+// host's and the enclosing function's are one, named as the enclosing
+// function, at the arrow's position.
+function foldTryGuards (lines) {
+    const out = [];
+
+    for (let i = 0; i < lines.length; i += 1) {
+        if (!/^\s*at isowasm:tryGuard \(native\)$/u.test(lines[i])) {
+            out.push(lines[i]);
+            continue;
+        }
+
+        const arrow = /^(\s*at )(\S+)$/u.exec(out[out.length - 1] || ''),
+            enclosing = /^\s*at (.+) \((.*)\)$/u.exec(lines[i + 1] || '');
+
+        if (arrow && enclosing) {
+            out[out.length - 1] = `${arrow[1]}${enclosing[1]} (${arrow[2]})`;
+        }
+
+        i += 1;
+    }
+
+    return out;
+}
+
 function cleanStack (stack) {
-    const lines = String(stack).replace(/\n+$/, '').split('\n'),
+    const lines = foldTryGuards(String(stack).replace(/\n+$/, '').split('\n')),
         out = [];
 
     for (const line of lines) {
