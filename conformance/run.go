@@ -262,8 +262,10 @@ func (r *Runner) runIsowasm(ctx context.Context, tmp string, j job) Result {
 			against += ", the Node run having given no result"
 		}
 	}
-	var env, ignore []string
+	var env, ignore, flags []string
 	if j.runtime == Wasm {
+		// A guest sees only the environment it is granted.
+		flags = []string{"--env", EnvScenario}
 		// The hook in node/cluster.js forks the Go guest instead of
 		// worker.js (run sets a scenario's own worker.wasm once copied);
 		// the guest reads which scenario it plays.
@@ -275,8 +277,7 @@ func (r *Runner) runIsowasm(ctx context.Context, tmp string, j job) Result {
 		against += ", on " + j.sc.Wasm.Compared()
 	}
 	line, res := r.run(ctx, tmp, j, env, func(primary string) []string {
-		// A guest sees only the environment it is granted.
-		return []string{r.Binary, "run", "--env", EnvScenario, filepath.Base(primary)}
+		return append(append([]string{r.Binary, "run"}, flags...), filepath.Base(primary))
 	})
 	res.Against = against
 	if line == nil {

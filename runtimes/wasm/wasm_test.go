@@ -54,7 +54,8 @@ type guestBuild struct {
 }
 
 // buildGoGuest builds the Go guest in pkg (a directory of the module) once
-// per test binary, as its build.sh would: GOOS=wasip1, a reactor.
+// per test binary, as its build.sh would (GOOS=wasip1, a reactor), and
+// fills the compilation cache with it.
 func buildGoGuest(t testing.TB, pkg string) string {
 	t.Helper()
 	v, _ := guestBuilds.LoadOrStore(pkg, &guestBuild{})
@@ -66,7 +67,12 @@ func buildGoGuest(t testing.TB, pkg string) string {
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = errors.New("building the Go guest " + pkg + ": " + err.Error() + "\n" + string(out))
+			return
 		}
+		// Compile it into the cache, as the primary does before forking:
+		// a test's deadlines then do not include a cold compile (tens of
+		// seconds under the race detector).
+		b.err = wasm.Check(context.Background(), b.path, cacheDir)
 	})
 	if b.err != nil {
 		t.Fatal(b.err)
