@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 // helperWorker modes:
 //
 //	echo          says hello, echoes each message; answers {"cmd": …}
-//	              messages (see below); leaves when asked to disconnect
+//	              messages (see below) and heartbeats; leaves when asked to
+//	              disconnect
 //	exit N        says hello, then exits with status N
 //	never-hello   says nothing
 //	wrong-cookie  says hello with a wrong cookie
@@ -127,9 +128,13 @@ func helperWorker(args []string) int {
 		if err != nil {
 			return 0 // the primary closed the channel
 		}
-		if fr.Type == frame.TypeDisconnect {
+		switch fr.Type {
+		case frame.TypeDisconnect:
 			conn.Close()
 			return 0
+		case frame.TypeHeartbeat:
+			send(frame.TypeHeartbeatAck, nil)
+			continue
 		}
 		var v any
 		if err := frame.Unmarshal(fr.Body, &v); err != nil {

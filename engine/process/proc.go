@@ -70,9 +70,10 @@ func (pr *Process) PID() int { return pr.pid }
 // the kernel: not a proof the worker read it), ErrChannelClosed when the
 // channel is or becomes closed before the frame is written (queued frames
 // of a process that dies fail so), ErrQueueFull when Config.MaxQueued
-// messages or Config.MaxQueuedBytes bytes already wait, or a *frame.SizeError for a frame over the limit
-// (the channel survives those two). It is called on the writer goroutine,
-// or at once when the message is refused. Frames are written in Send order.
+// messages or Config.MaxQueuedBytes bytes already wait, or a
+// *frame.SizeError for a frame over the limit (the channel survives those
+// two). It is called on the writer goroutine, or at once when the message
+// is refused. Frames are written in Send order.
 func (pr *Process) Send(payload []byte, done func(error)) {
 	pr.out.push(outItem{f: frame.Message(payload), done: done, counted: true})
 }

@@ -647,3 +647,59 @@ func TestQueuedBytesBound(t *testing.T) {
 	}
 	r.wait("exit ")
 }
+
+// TestHeartbeatWhileNotRead: a process blocked writing because its
+// messages are not delivered (MaxUndelivered) cannot answer heartbeats;
+// that wait is the primary's, so it is not killed for it.
+func TestHeartbeatWhileNotRead(t *testing.T) {
+	g := newGroup(t, process.Config{
+		MaxUndelivered:    64 << 10,
+		HeartbeatInterval: 20 * time.Millisecond,
+		HeartbeatTimeout:  300 * time.Millisecond,
+	})
+	r := newRecorder(t)
+	h := r.handlers()
+	var (
+		pr    *process.Process
+		mu    sync.Mutex
+		held  []int
+		hold  = true
+		ready = make(chan struct{})
+	)
+	h.Message = func(p []byte) error {
+		<-ready
+		mu.Lock()
+		defer mu.Unlock()
+		if hold {
+			held = append(held, len(p))
+		} else {
+			pr.Delivered(len(p))
+		}
+		if v, _ := frame.Value(p); v == "done" {
+			r.add("done", nil)
+		}
+		return nil
+	}
+	h.Unhealthy = func(err error) { r.add("unhealthy "+err.Error(), nil) }
+	pr, err := g.Start(process.Spec{ID: 1, Args: []string{"flood", "40", strconv.Itoa(16 << 10)}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(ready)
+	// The primary's loop falls behind for five heartbeat timeouts: the
+	// length of the scenario, not a wait for an event.
+	time.AfterFunc(1500*time.Millisecond, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		hold = false
+		for _, n := range held {
+			pr.Delivered(n)
+		}
+	})
+	r.wait("done")
+	pr.Disconnect()
+	events := r.wait("exit ")
+	if slices.ContainsFunc(events, func(e string) bool { return strings.HasPrefix(e, "unhealthy") }) || events[len(events)-1] != "exit 0 " {
+		t.Errorf("events %q, want no kill", events)
+	}
+}

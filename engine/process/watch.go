@@ -57,9 +57,10 @@ func (pr *Process) check(now time.Time) *KillError {
 			if pr.heartbeat.CompareAndSwap(0, now.UnixNano()) {
 				pr.out.push(outItem{f: frame.Frame{Type: frame.TypeHeartbeat}})
 			}
-		} else if pr.stalled.Swap(false) {
-			// The answer may be in the channel we stopped reading
-			// (MaxUndelivered): the wait was ours. The timeout starts over.
+		} else if stalled := pr.stalled.Swap(false); stalled || pr.waiting.Load() {
+			// We stopped reading the channel (MaxUndelivered) since the
+			// last check: the answer may be in it, or the process blocked
+			// writing to it. The wait is ours; the timeout starts over.
 			pr.heartbeat.CompareAndSwap(sent, now.UnixNano())
 		} else if waited := now.Sub(time.Unix(0, sent)); waited >= cfg.HeartbeatTimeout {
 			return &KillError{ID: pr.id, Err: ErrUnresponsive, Reason: fmt.Sprintf(
